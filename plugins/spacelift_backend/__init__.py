@@ -1,0 +1,1 @@
+"""spacelift_backend: placeholder until its issue lands; registers nothing."""

@@ -1,0 +1,1 @@
+"""Entry point of the spacelift_backend plugin (empty shell: registers nothing yet)."""

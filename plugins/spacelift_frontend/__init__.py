@@ -1,0 +1,1 @@
+"""spacelift_frontend: placeholder until its issue lands; registers nothing."""

@@ -1,0 +1,1 @@
+"""A faithful local Spacelift GraphQL API simulator."""

@@ -1,0 +1,5 @@
+"""spacelift-sim command line."""
+
+
+def main() -> None:
+    raise SystemExit("not built yet")
