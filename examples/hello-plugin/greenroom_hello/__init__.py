@@ -1,0 +1,1 @@
+"""greenroom-hello: the example plugin that docs/plugins.md walks through."""

@@ -1,0 +1,1 @@
+"""Built-in behaviour, written as plugins against the public hooks and registered first."""

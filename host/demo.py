@@ -1,0 +1,68 @@
+"""`greenroom demo`: a development portal with guest sign-in, and the Spacelift simulator when
+a Spacelift plugin is installed, so runs move while you watch."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import secrets
+from typing import Any
+
+import click
+from werkzeug.serving import make_server
+
+from host.app import create_app
+
+
+def demo_config(sim_url: str | None, key_id: str | None, key_secret: str | None) -> dict[str, Any]:
+    """The demo's config: guest sign-in (the guest is an admin), and Spacelift if simulated."""
+    cfg: dict[str, Any] = {
+        "app": {"title": "Greenroom demo", "environment": "development"},
+        "backend": {"secret": secrets.token_urlsafe(32)},
+        "auth": {"providers": {"guest": {}}},
+        "permission": {"admins": ["guest"]},
+    }
+    if sim_url:
+        cfg["spacelift"] = {
+            "hostUrl": sim_url,
+            "apiKey": key_id,
+            "apiSecret": key_secret,
+            "pollIntervalSeconds": 5,
+        }
+    return cfg
+
+
+def _start_simulator(port: int, stacks: int) -> Any | None:
+    if importlib.util.find_spec("spacelift_sim.testing") is None:
+        return None
+    from spacelift_sim import create_app as create_sim
+    from spacelift_sim.testing import run_in_thread
+
+    sim = create_sim(stacks=stacks, seed=42, tick_seconds=3.0)
+    return run_in_thread(sim, port=port)
+
+
+def run_demo(port: int = 7007, sim_port: int = 0, stacks: int = 40) -> None:
+    """Start the simulator (if there is a Spacelift plugin) and the portal; block until Ctrl-C."""
+    from host.app import build_host
+
+    probe = build_host({"app": {"environment": "development"}}, environment="development")
+    wants_spacelift = any(r.id == "spacelift" and r.status == "ok" for r in probe.records)
+    sim = _start_simulator(sim_port, stacks) if wants_spacelift else None
+    sim_host = None
+    if sim is not None:
+        sim_host = sim.url.split("://", 1)[1]
+        click.echo(f"Spacelift simulator: {sim.graphql_url}")
+    cfg = demo_config(sim_host, getattr(sim, "key_id", None), getattr(sim, "key_secret", None))
+    app = create_app(cfg, environment="development", instance_path=os.path.abspath("instance"))
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}/"
+    click.echo(f"Greenroom demo is up. Open {url} and choose 'Enter as guest'. Ctrl-C stops it.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        if sim is not None:
+            sim.stop()
