@@ -10,8 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, before_render_template, request
+from flask import Flask, Request, before_render_template, request
 from flask_caching import Cache
+from werkzeug.exceptions import BadRequest
 
 from host import config as config_mod
 from host import errors
@@ -45,6 +46,13 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+
+
+class GreenroomRequest(Request):
+    """Says plainly that a body is not JSON (Flask only does so in debug mode)."""
+
+    def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        raise BadRequest("the request body is not valid JSON")
 
 
 class StartupError(Exception):
@@ -106,7 +114,7 @@ def build_host(
             from difflib import get_close_matches
 
             near = get_close_matches(name, sorted(known), n=1)
-            hint = f" (did you mean {near[0]}?)" if near else ""
+            hint = f" (did you mean \"{near[0]}\"?)" if near else ""
             loc = loaded.locations.get(f"plugins.disabled[{i}]") or loaded.locations.get(
                 "plugins.disabled"
             )
@@ -217,6 +225,7 @@ def create_app(
         instance_path=instance_path or os.path.abspath("instance"),
         static_url_path="/static",
     )
+    app.request_class = GreenroomRequest
     host.app = app
     app.extensions["greenroom"] = host
     secret = cfg.get("backend.secret")

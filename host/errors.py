@@ -65,8 +65,6 @@ def install(app: Flask) -> None:
         status = exc.code or 500
         if _is_api():
             message = exc.description or exc.name
-            if status == 400 and "JSON" in (message or ""):
-                message = "the request body is not valid JSON"
             response = api_error(status, CODES.get(status, "error"), message)
             if status == 405 and exc.get_response().headers.get("Allow"):
                 response.headers["Allow"] = exc.get_response().headers["Allow"]

@@ -33,11 +33,12 @@ log = logging.getLogger("greenroom.plugins")
 ENTRY_POINT_GROUP = "greenroom.plugins"
 
 # Built-in behaviour is written against the same hooks as third parties, registered first and
-# marked trylast, so any plugin can override it.
+# marked trylast, so any plugin can override it. pluggy calls trylast implementations in the
+# order they were registered: a bearer token is examined before the proxy header and the cookie.
 DEFAULT_PLUGINS = (
-    "host.builtins.session_auth",
-    "host.builtins.proxy_auth",
     "host.builtins.token_auth",
+    "host.builtins.proxy_auth",
+    "host.builtins.session_auth",
     "host.builtins.default_permissions",
 )
 
