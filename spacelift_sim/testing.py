@@ -1,0 +1,122 @@
+"""Serve a simulator app on a real loopback port in a background thread, for tests.
+
+Typical use in a pytest fixture::
+
+    from spacelift_sim import World, create_app
+    from spacelift_sim.testing import run_in_thread
+
+    world = World(stacks=20, seed=7, activity=0)
+    server = run_in_thread(create_app(world))
+    try:
+        ...  # point a client at server.graphql_url (and server.url + "/_sim/..." for controls)
+        world.tick(3)  # or: requests.post(server.url + "/_sim/tick", json={"steps": 3})
+    finally:
+        server.stop()
+
+`run_in_thread(app, ssl_context=("cert.pem", "key.pem"))` serves https instead.
+`fetch_token(server.graphql_url)` exchanges the default API key for a JWT, and
+`gql_client(server.graphql_url, token)` gives a `gql.Client` that fetched the schema by
+introspection; `execute(client, document, **variables)` runs one operation. The server binds
+127.0.0.1 on a free port and is threaded, so concurrent clients work; `stop()` shuts it down,
+stops the app's wall-clock ticker if it has one, and joins the thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from .app import EXTENSION
+from .world import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
+
+__all__ = ["ServerHandle", "execute", "fetch_token", "gql_client", "run_in_thread"]
+
+
+@dataclass
+class ServerHandle:
+    """A running server: `url` is the base URL (no trailing slash), `graphql_url` the endpoint."""
+
+    url: str
+    app: Flask
+    server: BaseWSGIServer = field(repr=False)
+    thread: threading.Thread = field(repr=False)
+
+    @property
+    def graphql_url(self) -> str:
+        return f"{self.url}/graphql"
+
+    @property
+    def port(self) -> int:
+        return self.server.server_port
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=10)
+        state = self.app.extensions.get(EXTENSION)
+        if state is not None:
+            state.stop()
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def run_in_thread(app: Flask, ssl_context=None, host: str = "127.0.0.1") -> ServerHandle:
+    """Start `app` on `host` at a free port in a daemon thread; returns once it accepts."""
+    server = make_server(host, 0, app, threaded=True, ssl_context=ssl_context)
+    scheme = "https" if ssl_context is not None else "http"
+    thread = threading.Thread(target=server.serve_forever, name="spacelift-sim", daemon=True)
+    thread.start()
+    return ServerHandle(f"{scheme}://{host}:{server.server_port}", app, server, thread)
+
+
+def fetch_token(
+    graphql_url: str,
+    key_id: str = DEFAULT_KEY_ID,
+    key_secret: str = DEFAULT_KEY_SECRET,
+    verify: bool | str = True,
+) -> str:
+    """Exchange an API key for a JWT with `apiKeyUser` (raises if the exchange fails)."""
+    client = gql_client(graphql_url, token=None, fetch_schema=False, verify=verify)
+    result = execute(
+        client,
+        "mutation Token($id: ID!, $secret: String!) { apiKeyUser(id: $id, secret: $secret) { jwt } }",
+        id=key_id,
+        secret=key_secret,
+    )
+    if result["apiKeyUser"] is None:
+        raise LookupError(f"unknown API key id {key_id}")
+    return result["apiKeyUser"]["jwt"]
+
+
+def gql_client(
+    graphql_url: str,
+    token: str | None = None,
+    fetch_schema: bool = True,
+    verify: bool | str = True,
+):
+    """A `gql.Client` over requests; with `fetch_schema` it introspects and validates locally."""
+    from gql import Client
+    from gql.transport.requests import RequestsHTTPTransport
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    transport = RequestsHTTPTransport(
+        url=graphql_url, headers=headers, timeout=30, verify=verify, retries=0
+    )
+    return Client(transport=transport, fetch_schema_from_transport=fetch_schema)
+
+
+def execute(client, document: str, operation_name: str | None = None, **variables) -> dict:
+    """Run one GraphQL operation with `client`; GraphQL errors raise TransportQueryError."""
+    from gql import GraphQLRequest
+
+    request = GraphQLRequest(
+        document, variable_values=variables or None, operation_name=operation_name
+    )
+    return client.execute(request)
