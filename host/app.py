@@ -18,6 +18,7 @@ from host import config as config_mod
 from host import errors
 from host.auth import Throttle, barrier, csrf_token, current_principal
 from host.config import Config, ConfigError, ConfigProblem, Field, LoadedConfig
+from host.live import live_etag
 from host.plugins import (
     BackendPlugin,
     FrontendPlugin,
@@ -290,7 +291,9 @@ def _security_headers(response: Any) -> Any:
 
 
 def _install_templates(app: Flask, host: Host) -> None:
-    app.jinja_env.globals.update(csrf_token=csrf_token, current_principal=current_principal)
+    app.jinja_env.globals.update(
+        csrf_token=csrf_token, current_principal=current_principal, live_etag=live_etag
+    )
     app.jinja_env.autoescape = True
 
     @app.context_processor

@@ -19,11 +19,20 @@ from typing import Any
 from flask import Response, render_template, request
 
 
+def live_etag(body: str) -> str:
+    """The ETag of fragment content; surrounding whitespace does not count.
+
+    The `live_region` macro stamps the first paint with it, so the very first poll of unchanged
+    content is already a 304.
+    """
+    return hashlib.sha256(body.strip().encode()).hexdigest()[:32]
+
+
 def fragment_response(template_name: str, status: int = 200, **context: Any) -> Response:
     """Render `template_name` as a fragment with a strong ETag; 304 with no body if unchanged."""
     body = render_template(template_name, **context)
     response = Response(body, status=status, mimetype="text/html")
-    response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
+    response.set_etag(live_etag(body))
     response.headers["Cache-Control"] = "no-cache, private"
     response.vary.add("Cookie")
     if status == 200:

@@ -41,7 +41,7 @@
     this.body = el.querySelector("[data-live-body]") || el;
     this.age = el.querySelector("[data-live-age]");
     this.mark = el.querySelector("[data-live-mark]");
-    this.etag = null;
+    this.etag = el.getAttribute("data-live-etag");  // the first paint's, from the server
     this.inFlight = false;
     this.failures = 0;
     this.lastOk = Date.now();

@@ -1,0 +1,10 @@
+"""Helpers shared by the browser tests."""
+
+from __future__ import annotations
+
+
+def browser_sign_in(page, base_url: str, next_path: str = "/") -> None:
+    """Sign in as the guest through the real form."""
+    page.goto(f"{base_url}/login?next={next_path}")
+    page.get_by_role("button", name="Enter as guest").click()
+    page.wait_for_url(f"{base_url}{next_path}")
