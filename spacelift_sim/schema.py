@@ -297,5 +297,8 @@ def make_schema() -> GraphQLSchema:
     union.resolve_type = lambda vendor, _info, _type: vendor.typename  # type: ignore[attr-defined]
     state = schema.type_map["StackState"]
     assert isinstance(state, GraphQLEnumType)
+    # graphql-core 3.3 calls coerce_output_value (serialize is its older name).
     state.serialize = _tolerant_stack_state  # type: ignore[method-assign]
+    if hasattr(state, "coerce_output_value"):
+        state.coerce_output_value = _tolerant_stack_state  # type: ignore[method-assign]
     return schema

@@ -16,7 +16,9 @@ Typical use in a pytest fixture::
 `run_in_thread(app, ssl_context=("cert.pem", "key.pem"))` serves https instead.
 `fetch_token(server.graphql_url)` exchanges the default API key for a JWT, and
 `gql_client(server.graphql_url, token)` gives a `gql.Client` that fetched the schema by
-introspection; `execute(client, document, **variables)` runs one operation. The server binds
+introspection; `execute(client, document, **variables)` runs one operation.
+`self_signed_certificate(directory)` writes a PEM certificate and key for 127.0.0.1 (needs the
+`cryptography` test dependency) for `ssl_context=` or `spacelift-sim --tls-cert/--tls-key`. The server binds
 127.0.0.1 on a free port and is threaded, so concurrent clients work; `stop()` shuts it down,
 stops the app's wall-clock ticker if it has one, and joins the thread.
 """
@@ -32,7 +34,14 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from .app import EXTENSION
 from .world import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 
-__all__ = ["ServerHandle", "execute", "fetch_token", "gql_client", "run_in_thread"]
+__all__ = [
+    "ServerHandle",
+    "execute",
+    "fetch_token",
+    "gql_client",
+    "run_in_thread",
+    "self_signed_certificate",
+]
 
 
 @dataclass
@@ -120,3 +129,49 @@ def execute(client, document: str, operation_name: str | None = None, **variable
         document, variable_values=variables or None, operation_name=operation_name
     )
     return client.execute(request)
+
+
+def self_signed_certificate(directory) -> tuple[str, str]:
+    """Write a self-signed certificate for 127.0.0.1 and localhost; returns (cert, key) paths.
+
+    Pass the certificate path as `verify=` to requests or gql to trust it.
+    """
+    import datetime
+    import ipaddress
+    from pathlib import Path
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = Path(directory) / "sim-cert.pem", Path(directory) / "sim-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)

@@ -80,7 +80,15 @@ def test_introspected_schema_has_the_reference_names_and_nullability(client):
     execute(client, "{ viewer { id } }")  # connects and fetches the schema
     schema = client.schema
     query = schema.query_type.fields
-    assert set(query) >= {"stacks", "stack", "searchStacks", "runStack", "viewer", "spaces", "space"}
+    assert set(query) >= {
+        "stacks",
+        "stack",
+        "searchStacks",
+        "runStack",
+        "viewer",
+        "spaces",
+        "space",
+    }
     assert str(query["stacks"].type) == "[Stack!]!"
     assert str(query["stack"].type) == "Stack"
     assert str(query["stack"].args["id"].type) == "ID!"
@@ -115,7 +123,11 @@ def test_introspected_schema_has_the_reference_names_and_nullability(client):
         "addCount", "changeCount", "deleteCount", "resources"
     }  # fmt: skip
     vendors = {t.name for t in schema.type_map["StackConfigVendor"].types}
-    assert {"StackConfigVendorTerraform", "StackConfigVendorOpenTofu", "StackConfigVendorPulumi"} <= vendors
+    assert {
+        "StackConfigVendorTerraform",
+        "StackConfigVendorOpenTofu",
+        "StackConfigVendorPulumi",
+    } <= vendors
     assert len(schema.type_map["RunState"].values) == 22
     assert "READY" in schema.type_map["StackState"].values
     edge = schema.type_map["StackEdge"].fields
@@ -146,11 +158,21 @@ def test_official_plugin_documents_verbatim(server):
     assert "errors" not in body
     stacks = body["data"]["stacks"]
     assert len(stacks) == 40
-    assert set(stacks[0]) == {"id", "name", "description", "labels", "state", "branch", "spaceDetails"}
+    assert set(stacks[0]) == {
+        "id",
+        "name",
+        "description",
+        "labels",
+        "state",
+        "branch",
+        "spaceDetails",
+    }
     assert set(stacks[0]["spaceDetails"]) == {"id", "name"}
 
     target = next(s["id"] for s in stacks if s["state"] in ("FINISHED", "FAILED", "NONE"))
-    trigger = post(server, OFFICIAL_TRIGGER, {"stackId": target}, user["jwt"], operationName="TriggerRun")
+    trigger = post(
+        server, OFFICIAL_TRIGGER, {"stackId": target}, user["jwt"], operationName="TriggerRun"
+    )
     assert trigger.status_code == 200
     run = trigger.json()["data"]["runTrigger"]
     assert run["state"] == "QUEUED" and len(run["id"]) == 26
@@ -186,7 +208,9 @@ def test_stack_queries_return_a_realistic_world(client, world):
     assert any(s["workerPool"] is not None for s in stacks)
     assert len({s["vendorConfig"]["__typename"] for s in stacks}) >= 2
     assert len({s["state"] for s in stacks}) >= 4
-    assert all(isinstance(s["createdAt"], int) and 1_500_000_000 < s["createdAt"] < 2**31 for s in stacks)
+    assert all(
+        isinstance(s["createdAt"], int) and 1_500_000_000 < s["createdAt"] < 2**31 for s in stacks
+    )
     spaces = {s["id"]: s for s in result["spaces"]}
     assert spaces["root"]["parentSpace"] is None
     assert spaces["legacy"]["parentSpace"] == "root"
@@ -218,22 +242,33 @@ def test_stack_runs_page_by_before_and_expose_run_details(client, world):
     everything = runs + second
     for run in everything:
         history = run["history"]
-        assert [h["timestamp"] for h in history] == sorted((h["timestamp"] for h in history), reverse=True)
+        assert [h["timestamp"] for h in history] == sorted(
+            (h["timestamp"] for h in history), reverse=True
+        )
         assert history[0]["state"] == run["state"]
         assert history[-1]["state"] == "QUEUED"
         assert history[0]["terminal"] == run["finished"]
-    assert any(r["delta"] and r["delta"]["addCount"] + r["delta"]["changeCount"] > 0 for r in everything)
+    assert any(
+        r["delta"] and r["delta"]["addCount"] + r["delta"]["changeCount"] > 0 for r in everything
+    )
     newest_state_run = next(r for r in everything if r["isMostRecent"])
     assert newest_state_run["state"] == first["state"]
 
     run_id = runs[3]["id"]
     single = execute(
-        client, "query($s: ID!, $r: ID!) { stack(id: $s) { run(id: $r) { id state } } }", s=stack_id, r=run_id
+        client,
+        "query($s: ID!, $r: ID!) { stack(id: $s) { run(id: $r) { id state } } }",
+        s=stack_id,
+        r=run_id,
     )
     assert single["stack"]["run"]["id"] == run_id
     owner = execute(client, "query($r: ID!) { runStack(runId: $r) { id } }", r=run_id)
     assert owner["runStack"]["id"] == stack_id
-    missing = execute(client, 'query($s: ID!) { stack(id: $s) { run(id: "01ZZZZZZZZZZZZZZZZZZZZZZZZ") { id } } }', s=stack_id)
+    missing = execute(
+        client,
+        'query($s: ID!) { stack(id: $s) { run(id: "01ZZZZZZZZZZZZZZZZZZZZZZZZ") { id } } }',
+        s=stack_id,
+    )
     assert missing["stack"]["run"] is None
 
 
@@ -256,7 +291,10 @@ def test_search_stacks_filters_orders_and_pages(client, world):
     failed = execute(
         client,
         document,
-        input={"first": 50, "predicates": [{"field": "state", "constraint": {"enumEquals": ["FAILED"]}}]},
+        input={
+            "first": 50,
+            "predicates": [{"field": "state", "constraint": {"enumEquals": ["FAILED"]}}],
+        },
     )["searchStacks"]["edges"]
     assert failed and all(e["node"]["state"] == "FAILED" for e in failed)
     assert len(failed) == sum(1 for s in world.all_stacks() if s.state == "FAILED")
@@ -264,30 +302,44 @@ def test_search_stacks_filters_orders_and_pages(client, world):
     not_prod = execute(
         client,
         document,
-        input={"predicates": [{"field": "label", "constraint": {"stringMatches": ["env:prod"]}, "exclude": True}]},
+        input={
+            "predicates": [
+                {"field": "label", "constraint": {"stringMatches": ["env:prod"]}, "exclude": True}
+            ]
+        },
     )["searchStacks"]["edges"]
     assert not_prod and all("env:prod" not in e["node"]["labels"] for e in not_prod)
 
     by_space = execute(
-        client, document, input={"predicates": [{"field": "space", "constraint": {"stringMatches": ["legacy"]}}]}
+        client,
+        document,
+        input={"predicates": [{"field": "space", "constraint": {"stringMatches": ["legacy"]}}]},
     )["searchStacks"]["edges"]
     assert all(e["node"]["space"] == "legacy" for e in by_space)
 
     name_part = world.all_stacks()[0].name.split("-")[1]
     by_name = execute(
-        client, document, input={"predicates": [{"field": "name", "constraint": {"stringMatches": [name_part]}}]}
+        client,
+        document,
+        input={"predicates": [{"field": "name", "constraint": {"stringMatches": [name_part]}}]},
     )["searchStacks"]["edges"]
     assert by_name and all(name_part in e["node"]["name"] for e in by_name)
 
-    text = execute(client, document, input={"fullTextSearch": "ENV:STAGING"})["searchStacks"]["edges"]
+    text = execute(client, document, input={"fullTextSearch": "ENV:STAGING"})["searchStacks"][
+        "edges"
+    ]
     assert text and all("env:staging" in e["node"]["labels"] for e in text)
 
     newest = execute(
-        client, document, input={"first": 100, "orderBy": {"field": "stateSetAt", "direction": "DESC"}}
+        client,
+        document,
+        input={"first": 100, "orderBy": {"field": "stateSetAt", "direction": "DESC"}},
     )["searchStacks"]["edges"]
     stamps = [world.stack(e["node"]["id"]).state_set_at or 0 for e in newest]
     assert stamps == sorted(stamps, reverse=True)
-    desc = execute(client, document, input={"first": 5, "orderBy": {"field": "name", "direction": "DESC"}})
+    desc = execute(
+        client, document, input={"first": 5, "orderBy": {"field": "name", "direction": "DESC"}}
+    )
     desc_ids = [e["node"]["name"] for e in desc["searchStacks"]["edges"]]
     assert desc_ids == names[::-1][:5]
     after_desc = execute(
@@ -299,7 +351,11 @@ def test_search_stacks_filters_orders_and_pages(client, world):
     assert [e["node"]["name"] for e in after_desc] == names[::-1][5:10]
 
     with pytest.raises(TransportQueryError, match='unknown predicate field "colour"'):
-        execute(client, document, input={"predicates": [{"field": "colour", "constraint": {"stringMatches": ["x"]}}]})
+        execute(
+            client,
+            document,
+            input={"predicates": [{"field": "colour", "constraint": {"stringMatches": ["x"]}}]},
+        )
 
 
 def test_viewer_and_unknown_ids(client):
@@ -323,17 +379,31 @@ def test_bad_input_gets_graphql_errors_not_tracebacks(server, token):
     message = wrong_type.json()["errors"][0]["message"]
     assert "Variable '$x' of type 'String!' used in position expecting type 'ID!'" in message
 
-    bad_value = post(server, "query($x: Int) { searchStacks(input: {first: $x}) { pageInfo { hasNextPage } } }", {"x": "ten"}, token)
+    bad_value = post(
+        server,
+        "query($x: Int) { searchStacks(input: {first: $x}) { pageInfo { hasNextPage } } }",
+        {"x": "ten"},
+        token,
+    )
     assert "Int cannot represent non-integer value" in bad_value.json()["errors"][0]["message"]
 
     not_found = post(server, 'mutation { runTrigger(stack: "no-such-stack") { id } }', token=token)
     assert not_found.json() == {
         "data": None,
-        "errors": [{"message": "not found", "locations": [{"line": 1, "column": 12}], "path": ["runTrigger"]}],
+        "errors": [
+            {
+                "message": "not found",
+                "locations": [{"line": 1, "column": 12}],
+                "path": ["runTrigger"],
+            }
+        ],
     }
 
     malformed = requests.post(
-        server.graphql_url, data=b"{not json", headers={"Content-Type": "application/json"}, timeout=30
+        server.graphql_url,
+        data=b"{not json",
+        headers={"Content-Type": "application/json"},
+        timeout=30,
     )
     assert malformed.status_code == 400
     assert "Traceback" not in malformed.text

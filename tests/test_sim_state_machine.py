@@ -20,7 +20,9 @@ TRIGGER = f"mutation($s: ID!, $t: RunType) {{ runTrigger(stack: $s, runType: $t)
 CONFIRM = "mutation($s: ID!, $r: ID, $n: String) { runConfirm(stack: $s, run: $r, note: $n) { id state } }"
 DISCARD = "mutation($s: ID!, $r: ID, $n: String) { runDiscard(stack: $s, run: $r, note: $n) { id state } }"
 CANCEL = "mutation($s: ID!, $r: ID!, $n: String) { runCancel(stack: $s, run: $r, note: $n) { id state } }"
-STOP = "mutation($s: ID!, $r: ID!, $n: String) { runStop(stack: $s, run: $r, note: $n) { id state } }"
+STOP = (
+    "mutation($s: ID!, $r: ID!, $n: String) { runStop(stack: $s, run: $r, note: $n) { id state } }"
+)
 RETRY = "mutation($s: ID!, $r: ID!) { runRetry(stack: $s, run: $r) { id state type } }"
 
 _names = itertools.count()
@@ -51,7 +53,9 @@ def fresh(world):
 
     def make(outcomes=("changes",), **fields):
         stack_id = f"sm-test-{next(_names)}"
-        world.upsert_stack({"id": stack_id, "autodeploy": False, "nextOutcomes": list(outcomes), **fields})
+        world.upsert_stack(
+            {"id": stack_id, "autodeploy": False, "nextOutcomes": list(outcomes), **fields}
+        )
         return stack_id
 
     return make
@@ -167,27 +171,40 @@ def test_discard_cancel_and_stop_only_from_their_states(client, world, fresh):
     holder = execute(client, TRIGGER, s=stack_id)["runTrigger"]
     queued = execute(client, TRIGGER, s=stack_id)["runTrigger"]
 
-    with pytest.raises(TransportQueryError, match="run is in state QUEUED; runStop needs INITIALIZING/PLANNING"):
+    with pytest.raises(
+        TransportQueryError, match="run is in state QUEUED; runStop needs INITIALIZING/PLANNING"
+    ):
         execute(client, STOP, s=stack_id, r=holder["id"])
-    with pytest.raises(TransportQueryError, match="run is in state QUEUED; runConfirm needs UNCONFIRMED"):
+    with pytest.raises(
+        TransportQueryError, match="run is in state QUEUED; runConfirm needs UNCONFIRMED"
+    ):
         execute(client, CONFIRM, s=stack_id, r=holder["id"])
     cancelled = execute(client, CANCEL, s=stack_id, r=queued["id"], n="duplicate")["runCancel"]
     assert cancelled["state"] == "CANCELED"
-    with pytest.raises(TransportQueryError, match="run is in state CANCELED; runCancel needs QUEUED/READY"):
+    with pytest.raises(
+        TransportQueryError, match="run is in state CANCELED; runCancel needs QUEUED/READY"
+    ):
         execute(client, CANCEL, s=stack_id, r=queued["id"])
-    with pytest.raises(TransportQueryError, match="run is in state CANCELED; runDiscard needs UNCONFIRMED/QUEUED/READY"):
+    with pytest.raises(
+        TransportQueryError,
+        match="run is in state CANCELED; runDiscard needs UNCONFIRMED/QUEUED/READY",
+    ):
         execute(client, DISCARD, s=stack_id, r=queued["id"])
 
     world.tick(3)  # READY, PREPARING, INITIALIZING
     assert run_state(client, stack_id, holder["id"]) == "INITIALIZING"
-    with pytest.raises(TransportQueryError, match="run is in state INITIALIZING; runCancel needs QUEUED/READY"):
+    with pytest.raises(
+        TransportQueryError, match="run is in state INITIALIZING; runCancel needs QUEUED/READY"
+    ):
         execute(client, CANCEL, s=stack_id, r=holder["id"])
     with pytest.raises(TransportQueryError, match="run is in state INITIALIZING; runDiscard needs"):
         execute(client, DISCARD, s=stack_id, r=holder["id"])
     stopped = execute(client, STOP, s=stack_id, r=holder["id"], n="wrong branch")["runStop"]
     assert stopped["state"] == "STOPPED"
     assert stack(client, stack_id)["state"] == "STOPPED"
-    with pytest.raises(TransportQueryError, match="run is in state STOPPED; runStop needs INITIALIZING/PLANNING"):
+    with pytest.raises(
+        TransportQueryError, match="run is in state STOPPED; runStop needs INITIALIZING/PLANNING"
+    ):
         execute(client, STOP, s=stack_id, r=holder["id"])
 
     # A READY run can be cancelled; a cancelled run leaves the stack state alone.
@@ -198,12 +215,21 @@ def test_discard_cancel_and_stop_only_from_their_states(client, world, fresh):
     current = stack(client, stack_id)
     assert current["state"] == "STOPPED" and not current["blocked"]
     cancel_step = next(r for r in current["runs"] if r["id"] == queued["id"])["history"][0]
-    assert cancel_step == {"state": "CANCELED", "note": "duplicate", "username": "sim-api-key", "terminal": True}
+    assert cancel_step == {
+        "state": "CANCELED",
+        "note": "duplicate",
+        "username": "sim-api-key",
+        "terminal": True,
+    }
 
     # A QUEUED run can be discarded; a stack with no blocker has nothing to confirm.
     waiting = execute(client, TRIGGER, s=stack_id)["runTrigger"]
-    assert execute(client, DISCARD, s=stack_id, r=waiting["id"])["runDiscard"]["state"] == "DISCARDED"
-    with pytest.raises(TransportQueryError, match="has no blocking run; runConfirm needs UNCONFIRMED"):
+    assert (
+        execute(client, DISCARD, s=stack_id, r=waiting["id"])["runDiscard"]["state"] == "DISCARDED"
+    )
+    with pytest.raises(
+        TransportQueryError, match="has no blocking run; runConfirm needs UNCONFIRMED"
+    ):
         execute(client, CONFIRM, s=stack_id)
     with pytest.raises(TransportQueryError, match="not found"):
         execute(client, CANCEL, s=stack_id, r="01ZZZZZZZZZZZZZZZZZZZZZZZZ")
@@ -212,11 +238,17 @@ def test_discard_cancel_and_stop_only_from_their_states(client, world, fresh):
 def test_retry_creates_a_new_run(client, world, fresh):
     stack_id = fresh(["plan_failed", "changes"])
     failed = execute(client, TRIGGER, s=stack_id)["runTrigger"]
-    with pytest.raises(TransportQueryError, match="run is in state QUEUED; runRetry needs a finished run"):
+    with pytest.raises(
+        TransportQueryError, match="run is in state QUEUED; runRetry needs a finished run"
+    ):
         execute(client, RETRY, s=stack_id, r=failed["id"])
     world.tick(5)
     retried = execute(client, RETRY, s=stack_id, r=failed["id"])["runRetry"]
-    assert retried["id"] != failed["id"] and retried["state"] == "QUEUED" and retried["type"] == "TRACKED"
+    assert (
+        retried["id"] != failed["id"]
+        and retried["state"] == "QUEUED"
+        and retried["type"] == "TRACKED"
+    )
     world.tick(5)
     assert run_state(client, stack_id, retried["id"]) == "UNCONFIRMED"
 
@@ -254,12 +286,20 @@ def test_locks_and_disabled_stacks(client, world, fresh):
 def test_tasks_run_and_show_in_tasks(client, world, fresh):
     stack_id = fresh(["changes"])
     task = execute(
-        client, 'mutation($s: ID!) { taskCreate(stack: $s, command: "terraform state list") { id state type } }', s=stack_id
+        client,
+        'mutation($s: ID!) { taskCreate(stack: $s, command: "terraform state list") { id state type } }',
+        s=stack_id,
     )["taskCreate"]
     assert task["type"] == "TASK"
     world.tick(5)
-    tasks = execute(client, "query($s: ID!) { stack(id: $s) { state tasks { id state command } runs { id } } }", s=stack_id)
-    assert tasks["stack"]["tasks"] == [{"id": task["id"], "state": "FINISHED", "command": "terraform state list"}]
+    tasks = execute(
+        client,
+        "query($s: ID!) { stack(id: $s) { state tasks { id state command } runs { id } } }",
+        s=stack_id,
+    )
+    assert tasks["stack"]["tasks"] == [
+        {"id": task["id"], "state": "FINISHED", "command": "terraform state list"}
+    ]
     assert tasks["stack"]["runs"] == []
     assert tasks["stack"]["state"] == "NONE"  # tasks do not change the stack state
 
@@ -271,7 +311,9 @@ def test_seeded_world_has_a_mix_of_states_and_moves(world):
     states = {s.state for s in big.all_stacks()}
     assert {"FINISHED", "FAILED", "UNCONFIRMED", "NONE"} <= states
     assert states & {"PLANNING", "APPLYING", "INITIALIZING", "READY", "PREPARING"}
-    assert any(s.locked_by for s in big.all_stacks()) and any(s.is_disabled for s in big.all_stacks())
+    assert any(s.locked_by for s in big.all_stacks()) and any(
+        s.is_disabled for s in big.all_stacks()
+    )
     before = {s.id: s.state for s in big.all_stacks()}
     moved = big.tick(40)
     assert moved > 100
@@ -284,7 +326,11 @@ def test_seeded_world_has_a_mix_of_states_and_moves(world):
     for s in big.all_stacks():
         if s.runs is None:
             continue
-        holders = [r for r in s.runs if not r.finished and r.state != "QUEUED" and r.type in ("TRACKED", "TASK", "DESTROY")]
+        holders = [
+            r
+            for r in s.runs
+            if not r.finished and r.state != "QUEUED" and r.type in ("TRACKED", "TASK", "DESTROY")
+        ]
         assert len(holders) <= 1
         if s.state_run_id:
             assert s.run_ids[s.state_run_id].state == s.state
@@ -301,7 +347,10 @@ def _content(world):
 
 
 def test_same_seed_same_world_and_reset_restores_it():
-    clock_a, clock_b = iter(range(1_790_000_000, 1_800_000_000)), iter(range(1_790_500_000, 1_800_000_000))
+    clock_a, clock_b = (
+        iter(range(1_790_000_000, 1_800_000_000)),
+        iter(range(1_790_500_000, 1_800_000_000)),
+    )
     a = World(stacks=30, seed=123, clock=lambda: next(clock_a))
     b = World(stacks=30, seed=123, clock=lambda: next(clock_b))
     assert _content(a) == _content(b)  # same content, built at different times
