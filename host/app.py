@@ -17,6 +17,7 @@ from werkzeug.exceptions import BadRequest
 from host import config as config_mod
 from host import errors
 from host.auth import Throttle, barrier, csrf_token, current_principal
+from host.cache import SharedCache
 from host.config import Config, ConfigError, ConfigProblem, Field, LoadedConfig
 from host.live import live_etag
 from host.plugins import (
@@ -247,6 +248,8 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     cache = _make_cache(app, cfg)
+    app.extensions["greenroom.cache"] = cache
+    host.readiness_checks["cache"] = cache.problem
     app.extensions["greenroom.throttle"] = Throttle(
         cache,
         max_failures=cfg.get("auth.throttle.maxFailures", 5),
@@ -265,7 +268,8 @@ def create_app(
     return app
 
 
-def _make_cache(app: Flask, cfg: Config) -> Cache:
+def _make_cache(app: Flask, cfg: Config) -> SharedCache:
+    """flask-caching's Redis or memory backend, behind the outage-tolerant SharedCache."""
     store = cfg.get("backend.cache.store", "memory")
     ttl = cfg.get("backend.cache.defaultTtlSeconds", 300)
     if store == "redis":
@@ -274,12 +278,14 @@ def _make_cache(app: Flask, cfg: Config) -> Cache:
             "CACHE_REDIS_URL": cfg.get("backend.cache.connection") or "redis://127.0.0.1:6379/0",
             "CACHE_KEY_PREFIX": "greenroom:",
             "CACHE_DEFAULT_TIMEOUT": ttl,
+            # Fail fast when Redis is away: requests fall back instead of hanging.
+            "CACHE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5},
         }
     else:
         settings = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": ttl, "CACHE_THRESHOLD": 20000}
     cache = Cache()
     cache.init_app(app, config=settings)
-    return cache
+    return SharedCache(cache.cache, shared=store == "redis")
 
 
 def _security_headers(response: Any) -> Any:
@@ -317,7 +323,7 @@ def _install_templates(app: Flask, host: Host) -> None:
     host.pm.hook.prepare_jinja2_environment(host=host, env=app.jinja_env)
 
 
-def _mount_plugins(app: Flask, host: Host, cache: Cache) -> None:
+def _mount_plugins(app: Flask, host: Host, cache: SharedCache) -> None:
     cfg = host.config
     assert cfg is not None
     ok = [r for r in host.records if r.status == "ok" and r.descriptor is not None]
@@ -334,7 +340,7 @@ def _mount_plugins(app: Flask, host: Host, cache: Cache) -> None:
             id=r.id,
             kind=r.kind or "",
             config=cfg.section(r.id),
-            cache=PluginCache(cache.cache, f"plugin:{r.id}"),
+            cache=PluginCache(cache, f"plugin:{r.id}"),
             http=make_http_session(r.id),
             logger=logging.getLogger(f"greenroom.plugins.{r.id}"),
             api=ApiClient(host, r.id),

@@ -23,3 +23,13 @@ def user_client(app):
     c = app.test_client()
     c.csrf = sign_in(c)
     return c
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """One redis-server for the session, on a free loopback port."""
+    from redis_server import start_redis
+
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server
+    server.stop()
