@@ -19,6 +19,7 @@ from host import errors
 from host.auth import Throttle, barrier, csrf_token, current_principal
 from host.cache import SharedCache
 from host.config import Config, ConfigError, ConfigProblem, Field, LoadedConfig
+from host.database import Database, PluginDatabase, default_url
 from host.live import live_etag
 from host.plugins import (
     BackendPlugin,
@@ -249,6 +250,8 @@ def create_app(
 
     cache = _make_cache(app, cfg)
     app.extensions["greenroom.cache"] = cache
+    database = Database(cfg.get("backend.database.connection") or default_url(app.instance_path))
+    app.extensions["greenroom.database"] = database
     host.readiness_checks["cache"] = cache.problem
     app.extensions["greenroom.throttle"] = Throttle(
         cache,
@@ -263,7 +266,7 @@ def create_app(
     app.before_request(lambda: barrier(host))
     app.after_request(_security_headers)
     _install_templates(app, host)
-    _mount_plugins(app, host, cache)
+    _mount_plugins(app, host, cache, database)
     host.pm.hook.startup(host=host)
     return app
 
@@ -323,7 +326,7 @@ def _install_templates(app: Flask, host: Host) -> None:
     host.pm.hook.prepare_jinja2_environment(host=host, env=app.jinja_env)
 
 
-def _mount_plugins(app: Flask, host: Host, cache: SharedCache) -> None:
+def _mount_plugins(app: Flask, host: Host, cache: SharedCache, database: Database) -> None:
     cfg = host.config
     assert cfg is not None
     ok = [r for r in host.records if r.status == "ok" and r.descriptor is not None]
@@ -345,9 +348,11 @@ def _mount_plugins(app: Flask, host: Host, cache: SharedCache) -> None:
             logger=logging.getLogger(f"greenroom.plugins.{r.id}"),
             api=ApiClient(host, r.id),
             host=host,
+            db=PluginDatabase(database, r.id),
         )
         try:
             blueprint = d.setup(ctx)
+            ctx.db.create_all()  # tables are created at startup
             if blueprint is None or not hasattr(blueprint, "register"):
                 raise TypeError("setup(ctx) must return a flask.Blueprint")
             prefix = f"/api/{r.id}" if isinstance(d, BackendPlugin) else f"/{r.id}"

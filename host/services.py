@@ -17,6 +17,7 @@ from werkzeug.test import Client
 
 from host.auth import Principal, current_principal, issue_internal_token
 from host.config import Config
+from host.database import PluginDatabase
 
 if TYPE_CHECKING:
     from host.plugins import Host
@@ -206,6 +207,7 @@ class PluginContext:
     logger: logging.Logger
     api: ApiClient
     host: Host
+    db: PluginDatabase | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def authorize(self, action: str, resource: Any = None, principal: Principal | None = None) -> bool:

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -65,6 +66,7 @@ def make_app(
     """create_app() for tests: `config` is merged over test_config() (or over `base`)."""
     merged = deep_merge(dict(base) if base is not None else test_config(), config or {})
     kwargs.setdefault("environment", merged.get("app", {}).get("environment", "development"))
+    kwargs.setdefault("instance_path", tempfile.mkdtemp(prefix="greenroom-test-"))
     return create_app(merged, plugins=plugins, load_entrypoints=load_entrypoints, **kwargs)
 
 

@@ -33,3 +33,28 @@ def redis_server(tmp_path_factory):
     server = start_redis(tmp_path_factory.mktemp("redis"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """One PostgreSQL for the session, on a free loopback port."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from postgres_server import start_postgres
+
+    # Not under pytest's tmp folders: those are root-only, and the server runs as postgres.
+    base = Path(tempfile.mkdtemp(prefix="greenroom-pg-"))
+    server = start_postgres(base)
+    yield server
+    server.stop()
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Every database test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/test.sqlite3"
+    return request.getfixturevalue("postgres_server").url
