@@ -51,6 +51,7 @@ def main(argv: list[str] | None = None) -> None:
         tick_seconds=args.tick or None,
         strict_401=args.strict_401,
     )
+    app.extensions[EXTENSION].world.prepare()
     built = time.perf_counter() - started
     ssl_context = (args.tls_cert, args.tls_key) if args.tls_cert else None
     server = make_server(args.host, args.port, app, threaded=True, ssl_context=ssl_context)

@@ -142,6 +142,13 @@ class World:
         self._scripted: dict[str, list[str]] = {}
         self._sorted_cache: dict[str, tuple[list[Stack], list[tuple]]] = {}
 
+    def prepare(self) -> None:
+        """Build now the histories the first tick would build (a long-running server calls this
+        before serving, so that tick does not hold the lock for seconds on a big world)."""
+        with self.lock:
+            for stack_id in self._active:
+                self.runs_of(self.stacks[stack_id])
+
     def reset(self) -> None:
         """Back to the seeded world. Tokens, counters and faults are left alone."""
         with self.lock:
