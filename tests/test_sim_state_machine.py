@@ -151,6 +151,12 @@ def test_one_blocking_run_per_stack_and_the_queue_drains(client, world, fresh):
     assert run_state(client, stack_id, second["id"]) == "QUEUED"
     # Proposed runs do not take the stack lock: they ran alongside and finished.
     assert run_state(client, stack_id, proposed["id"]) == "FINISHED"
+    previews = execute(
+        client, "query($s: ID!) { stack(id: $s) { proposedRuns { id state type } } }", s=stack_id
+    )
+    assert previews["stack"]["proposedRuns"] == [
+        {"id": proposed["id"], "state": "FINISHED", "type": "PROPOSED"}
+    ]
     current = stack(client, stack_id)
     assert current["blocker"]["id"] == first["id"]
     active = [r for r in current["runs"] if not r["finished"]]
