@@ -15,7 +15,7 @@ from flask_caching import Cache
 from werkzeug.exceptions import BadRequest
 
 from host import config as config_mod
-from host import errors
+from host import errors, templating
 from host.auth import Throttle, barrier, csrf_token, current_principal
 from host.cache import SharedCache
 from host.config import Config, ConfigError, ConfigProblem, Field, LoadedConfig
@@ -98,6 +98,8 @@ def build_host(
 
     found = discover_entry_points(pm, disabled) if load_entrypoints else Discovery()
     for plugin in plugins:
+        if pm.is_registered(plugin):
+            continue  # already loaded from its entry point
         name = getattr(plugin, "__name__", None) or type(plugin).__name__
         record = PluginRecord(name=name)
         if name in disabled:
@@ -304,6 +306,7 @@ def _install_templates(app: Flask, host: Host) -> None:
         csrf_token=csrf_token, current_principal=current_principal, live_etag=live_etag
     )
     app.jinja_env.autoescape = True
+    templating.install(app.jinja_env)
 
     @app.context_processor
     def _host_vars() -> dict[str, Any]:

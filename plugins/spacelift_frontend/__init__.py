@@ -1,1 +1,1 @@
-"""spacelift_frontend: placeholder until its issue lands; registers nothing."""
+"""The Spacelift frontend plugin: overview, stack and run pages that keep themselves current."""

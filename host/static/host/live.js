@@ -31,7 +31,22 @@
     if (s < 60) return s + " s";
     var m = Math.floor(s / 60);
     if (m < 60) return m + " min";
-    return Math.floor(m / 60) + " h";
+    var h = Math.floor(m / 60);
+    if (h < 48) return h + " h";
+    return Math.floor(h / 24) + " d";
+  }
+
+  /* <time data-relative datetime="..."> shows "5 min ago"; the exact time stays in its title. */
+  function relativeTimes(root) {
+    var nodes = (root || document).querySelectorAll("time[data-relative]");
+    var now = Date.now();
+    for (var i = 0; i < nodes.length; i++) {
+      var at = Date.parse(nodes[i].getAttribute("datetime"));
+      if (isNaN(at)) continue;
+      var diff = now - at;
+      var text = Math.abs(diff) < 60000 ? "just now" : (diff < 0 ? "in " + ago(-diff) : ago(diff) + " ago");
+      if (nodes[i].textContent !== text) nodes[i].textContent = text;
+    }
   }
 
   function LiveRegion(el) {
@@ -95,6 +110,7 @@
         return response.text().then(function (text) {
           if (response.ok) {
             self.body.innerHTML = text;  // server-rendered by the plugin's escaping template
+            relativeTimes(self.body);
             self.etag = response.headers.get("ETag");
             self.stats.updated += 1;
             self.succeeded();
@@ -161,6 +177,7 @@
   };
 
   function start() {
+    relativeTimes(document);
     var nodes = document.querySelectorAll("[data-live-src]");
     for (var i = 0; i < nodes.length; i++) {
       if (!nodes[i].greenroomLive) regions.push(new LiveRegion(nodes[i]));
@@ -178,8 +195,11 @@
   });
 
   setInterval(function () { regions.forEach(function (r) { r.render(); }); }, 1000);
+  setInterval(function () { relativeTimes(document); }, 15000);
 
-  window.greenroom = { fetch: hostFetch, csrfToken: csrfToken, regions: regions, start: start };
+  window.greenroom = {
+    fetch: hostFetch, csrfToken: csrfToken, regions: regions, start: start, relativeTimes: relativeTimes
+  };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
