@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import secrets
+import threading
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -32,14 +34,33 @@ def demo_config(sim_url: str | None, key_id: str | None, key_secret: str | None)
     return cfg
 
 
-def _start_simulator(port: int, stacks: int) -> Any | None:
-    if importlib.util.find_spec("spacelift_sim.testing") is None:
-        return None
-    from spacelift_sim import create_app as create_sim
-    from spacelift_sim.testing import run_in_thread
+@dataclass
+class _Simulator:
+    url: str
+    key_id: str
+    key_secret: str
+    stop: Any
 
-    sim = create_sim(stacks=stacks, seed=42, tick_seconds=3.0)
-    return run_in_thread(sim, port=port)
+
+def _start_simulator(port: int, stacks: int) -> _Simulator | None:
+    """Serve a living simulated Spacelift on loopback: runs advance every few seconds."""
+    if importlib.util.find_spec("spacelift_sim") is None:
+        return None
+    from spacelift_sim import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, World
+    from spacelift_sim import create_app as create_sim
+
+    world = World(stacks=stacks, seed=42, activity=0.02)
+    world.prepare()
+    sim = create_sim(world, tick_seconds=3.0)
+    server = make_server("127.0.0.1", port, sim, threaded=True)
+    threading.Thread(target=server.serve_forever, name="spacelift-sim", daemon=True).start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        sim.extensions["spacelift_sim"].stop()
+
+    return _Simulator(f"http://127.0.0.1:{server.server_port}", DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, stop)
 
 
 def run_demo(port: int = 7007, sim_port: int = 0, stacks: int = 40) -> None:
@@ -52,8 +73,8 @@ def run_demo(port: int = 7007, sim_port: int = 0, stacks: int = 40) -> None:
     sim_host = None
     if sim is not None:
         sim_host = sim.url.split("://", 1)[1]
-        click.echo(f"Spacelift simulator: {sim.graphql_url}")
-    cfg = demo_config(sim_host, getattr(sim, "key_id", None), getattr(sim, "key_secret", None))
+        click.echo(f"Spacelift simulator: {sim.url}/graphql (runs move every 3 s)")
+    cfg = demo_config(sim_host, sim.key_id if sim else None, sim.key_secret if sim else None)
     app = create_app(cfg, environment="development", instance_path=os.path.abspath("instance"))
     server = make_server("127.0.0.1", port, app, threaded=True)
     url = f"http://127.0.0.1:{server.server_port}/"

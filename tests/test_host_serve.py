@@ -98,3 +98,17 @@ def test_demo_prints_its_url_and_lets_the_guest_in(tmp_path, processes):
     token = re.search(r'name="csrf_token" value="([^"]+)"', login.text).group(1)
     home = session.post(url + "login", data={"csrf_token": token, "provider": "guest", "next": "/"}, timeout=5)
     assert home.status_code == 200 and "Sign out" in home.text
+    assert any("Spacelift simulator: http://127.0.0.1:" in line for line in lines)
+    # The demo shows Spacelift, with the simulator's living world: runs move while you watch.
+    overview = session.get(url + "spacelift/", timeout=30)
+    assert overview.status_code == 200, overview.text
+    assert "Spacelift Stacks <span class=\"total\">(40)</span>" in overview.text, overview.text[-3000:]
+    api = url + "api/spacelift/stacks?perPage=100"
+    first = {s["id"]: s["state"] for s in session.get(api, timeout=30).json()["items"]}
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        now = {s["id"]: s["state"] for s in session.get(api, timeout=30).json()["items"]}
+        if now != first:
+            break
+    assert now != first, "no stack changed state in 20 s"
