@@ -64,6 +64,14 @@ TABLE: dict[str, ErrorKind] = {
         "stacks and runs, and see Spacelift's status page.",
     ),
     "not_found": ErrorKind(404, "not_found", serve_stale=False),
+    # Spacelift refused an action because of the stack's state (locked by someone, disabled).
+    "conflict": ErrorKind(
+        409,
+        "spacelift_conflict",
+        "Unlock or enable the stack in Spacelift (or wait for its lock to be released), "
+        "then try again.",
+        serve_stale=False,
+    ),
     "not_configured": ErrorKind(
         503,
         "spacelift_not_configured",

@@ -292,6 +292,9 @@ STACK_ID_PARAM = {
     "schema": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"},
 }  # fmt: skip
 RUN_ID_SCHEMA = {"type": "string", "pattern": r"^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$"}
+_TOKEN = "[A-Za-z][A-Za-z0-9_]{0,63}"
+STATE_SCHEMA = {"type": "string", "maxLength": 200,
+                "pattern": f"^ *({_TOKEN})? *(, *({_TOKEN})? *)*$"}  # fmt: skip
 
 
 def _query(name: str, schema: dict[str, Any], description: str, **more: Any) -> dict[str, Any]:
@@ -316,7 +319,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "operationId": "listStacks",
         "summary": "Stacks, filtered, sorted and paged over the cached full list.",
         "parameters": [
-            _query("state", {"type": "string", "maxLength": 200},
+            _query("state", STATE_SCHEMA,
                    "Comma-separated state names (FAILED) or categories (" + ", ".join(CATEGORIES) + ")."),
             _query("label", {"type": "array", "items": {"type": "string", "maxLength": 200}},
                    "A label every stack must have; repeat for more.", style="form", explode=True),
@@ -375,7 +378,9 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "parameters": [STACK_ID_PARAM],
         "responses": {
             "200": _ok("TriggerResult", "The new run."),
-            **AUTH, **NOT_FOUND, **INVALID, **UPSTREAM,
+            **AUTH, **NOT_FOUND,
+            "409": _error("spacelift_conflict: the stack is disabled or locked by someone else."),
+            **INVALID, **UPSTREAM,
         },  # fmt: skip
     },
     ("/openapi.json", "GET"): {

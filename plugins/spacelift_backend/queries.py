@@ -189,6 +189,14 @@ query GreenroomRecentRuns($first: Int!, $after: String) {
 }
 """
 
+# Asked only after Spacelift refused an action, to say why in our own words.
+STACK_BLOCKERS = """
+query GreenroomStackBlockers($id: ID!) {
+  viewer { id name }
+  stack(id: $id) { id isDisabled lockedBy }
+}
+"""
+
 TRIGGER_RUN = """
 mutation GreenroomTriggerRun($stack: ID!) {
   runTrigger(stack: $stack) {
@@ -208,5 +216,6 @@ ALL: dict[str, str] = {
     **dict(RUN_LISTS.values()),
     "GreenroomRun": RUN,
     "GreenroomRecentRuns": RECENT_RUNS_PAGE,
+    "GreenroomStackBlockers": STACK_BLOCKERS,
     "GreenroomTriggerRun": TRIGGER_RUN,
 }

@@ -23,9 +23,10 @@ from spacelift_backend.service import SpaceliftService
 READ = "spacelift.stack.read"
 TRIGGER = "spacelift.run.trigger"
 
-STACK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-RUN_ID = re.compile(r"^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$")  # a ULID
-STATE_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+STACK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
+RUN_ID = re.compile(r"[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}")  # a ULID
+# One token of `state`: a state name (any case) or a category name.
+STATE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 RUN_TYPES = ("TRACKED", "PROPOSED", "TASK")
 MAX_TEXT = 200
 
@@ -50,18 +51,19 @@ def freshness(*answers: Cached) -> dict[str, Any]:
 
 
 # -- parameters ------------------------------------------------------------------------------
+# Free-text filters (state, label, space, q) treat an empty value as "no filter"; every other
+# parameter is absent or valid. The same rules are written as schemas in openapi.py.
 
 
 def _arg(name: str) -> str | None:
-    value = request.args.get(name)
-    return value if value not in (None, "") else None
+    return request.args.get(name)
 
 
 def _text_arg(name: str) -> str | None:
     value = _arg(name)
     if value is not None and len(value) > MAX_TEXT:
         raise invalid_parameter(name, f"must be at most {MAX_TEXT} characters long")
-    return value
+    return value or None
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -73,8 +75,17 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return int(value)
 
 
+def _choice_arg(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = _arg(name)
+    if value is None:
+        return default
+    if value not in choices:
+        raise invalid_parameter(name, f"must be one of {', '.join(choices)}")
+    return value
+
+
 def _stack_id(value: str) -> str:
-    if not STACK_ID.match(value):
+    if not STACK_ID.fullmatch(value):
         raise invalid_parameter(
             "stackId", "must be a Spacelift stack id (letters, digits, '-', '_' and '.')"
         )
@@ -82,7 +93,7 @@ def _stack_id(value: str) -> str:
 
 
 def _run_id(name: str, value: str) -> str:
-    if not RUN_ID.match(value):
+    if not RUN_ID.fullmatch(value):
         raise invalid_parameter(name, "must be a Spacelift run id (a 26-character ULID)")
     return value.upper()
 
@@ -91,32 +102,26 @@ def stack_filter() -> listing.StackFilter:
     """The /stacks query string, checked: every problem names its parameter."""
     states: set[str] = set()
     for raw in (_text_arg("state") or "").split(","):
-        token = raw.strip()
+        token = raw.strip(" ")
         if not token:
             continue
-        category = next((c for c in CATEGORIES if c.lower() == token.lower()), None)
-        if category is not None:
-            states.add(category)
-        elif STATE_NAME.match(token.upper()):
-            states.add(token.upper())
-        else:
+        if not STATE_TOKEN.fullmatch(token):
             raise invalid_parameter(
                 "state",
                 f"{token!r} is neither a state name (such as FAILED) nor a category "
                 f"({', '.join(CATEGORIES)})",
             )
+        category = next((c for c in CATEGORIES if c.lower() == token.lower()), None)
+        states.add(category or token.upper())
     labels = [v for v in request.args.getlist("label") if v]
     if any(len(v) > MAX_TEXT for v in labels):
         raise invalid_parameter("label", f"must be at most {MAX_TEXT} characters long")
-    sort = _arg("sort") or "name"
-    if sort not in listing.SORTS:
-        raise invalid_parameter("sort", f"must be one of {', '.join(listing.SORTS)}")
     return listing.StackFilter(
         states=frozenset(states),
         labels=tuple(labels),
         space=_text_arg("space"),
         q=_text_arg("q"),
-        sort=sort,
+        sort=_choice_arg("sort", listing.SORTS, "name"),
         page=_int_arg("page", 1, 1, 100_000),
         per_page=_int_arg("perPage", listing.DEFAULT_PER_PAGE, 1, listing.MAX_PER_PAGE),
     )
@@ -197,11 +202,9 @@ def create_blueprint(ctx: PluginContext) -> Blueprint:
         require(READ, {"stackId": stack_id})
         service.ensure_configured()
         stack_id = _stack_id(stack_id)
-        run_type = (_arg("type") or "TRACKED").upper()
-        if run_type not in RUN_TYPES:
-            raise invalid_parameter("type", f"must be one of {', '.join(RUN_TYPES)}")
+        run_type = _choice_arg("type", RUN_TYPES, "TRACKED")
         before = _arg("before")
-        answer = service.runs(stack_id, run_type, _run_id("before", before) if before else None)
+        answer = service.runs(stack_id, run_type, None if before is None else _run_id("before", before))
         return {**answer.data, "type": run_type, **freshness(answer)}
 
     @bp.get("/stacks/<stack_id>/runs/<run_id>")

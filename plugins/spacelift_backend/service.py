@@ -217,6 +217,9 @@ class SpaceliftService:
             except SpaceliftFailure as exc:
                 if exc.kind == "not_found":
                     raise _no_stack(stack_id) from None
+                reason = self._refusal_reason(stack_id) if exc.kind == "upstream" else None
+                if reason is not None:
+                    raise SpaceliftFailure("conflict", f"{reason} ({exc.message})") from None
                 raise
             run = data.get("runTrigger")
             if not isinstance(run, dict) or not run.get("id"):
@@ -228,6 +231,24 @@ class SpaceliftService:
         responses.invalidate("stack", {"id": stack_id})
         responses.invalidate("runs", {"id": stack_id, "before": None, "type": "TRACKED"})
         return result
+
+    def _refusal_reason(self, stack_id: str) -> str | None:
+        """Why Spacelift may have refused an action on the stack: disabled, or locked by
+        someone else. None when the stack shows neither (or cannot be read)."""
+        client, _responses, _links = self._ready()
+        try:
+            data = client.query("GreenroomStackBlockers", queries.STACK_BLOCKERS, {"id": stack_id})
+        except SpaceliftFailure:
+            return None
+        stack, viewer = data.get("stack"), data.get("viewer") or {}
+        if not isinstance(stack, dict):
+            return None
+        if stack.get("isDisabled"):
+            return f"stack {stack_id!r} is disabled"
+        locked_by = stack.get("lockedBy")
+        if locked_by and locked_by not in (viewer.get("name"), viewer.get("id")):
+            return f"stack {stack_id!r} is locked by {locked_by}"
+        return None
 
     # -- status ------------------------------------------------------------------------------
 
