@@ -316,6 +316,7 @@ def _install_templates(app: Flask, host: Host) -> None:
             "nav": host.nav_items(),
             "principal": principal,
             "is_admin": host.authorize(principal, "host.admin") if principal else False,
+            "admin_pages": host.admin_pages(),
         }
 
     def _extra(sender: Flask, template: Any, context: dict[str, Any], **_: Any) -> None:
@@ -360,6 +361,12 @@ def _mount_plugins(app: Flask, host: Host, cache: SharedCache, database: Databas
                 raise TypeError("setup(ctx) must return a flask.Blueprint")
             prefix = f"/api/{r.id}" if isinstance(d, BackendPlugin) else f"/{r.id}"
             app.register_blueprint(blueprint, url_prefix=prefix, name=_bp_name(d))
+            if isinstance(d, FrontendPlugin) and d.admin_setup is not None:
+                admin = d.admin_setup(ctx)
+                admin.before_request(_require_admin(host))
+                app.register_blueprint(
+                    admin, url_prefix=f"/administration/{r.id}", name=f"admin-{r.id}"
+                )
         except Exception as exc:  # noqa: BLE001 - one broken plugin, the rest still serve
             r.fail(f"setup failed: {describe_exception(exc)}")
             log.error("plugin %s (%s %s) failed to set up: %s", r.name, r.kind, r.id, r.error)
@@ -372,6 +379,16 @@ def _mount_plugins(app: Flask, host: Host, cache: SharedCache, database: Databas
     for r in host.records:
         if r.status == "failed":
             log.error("plugin %s failed: %s", r.name, r.error)
+
+
+def _require_admin(host: Host) -> Any:
+    def check() -> None:
+        if not host.authorize(current_principal(), "host.admin"):
+            from flask import abort
+
+            abort(403, description="Only admins may open the administration pages.")
+
+    return check
 
 
 def _bp_name(d: BackendPlugin | FrontendPlugin) -> str:

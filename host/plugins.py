@@ -75,13 +75,20 @@ class BackendPlugin:
 
 @dataclass(frozen=True)
 class FrontendPlugin:
-    """A frontend plugin: pages at /<id>, nav entries, and the id of the backend it reads."""
+    """A frontend plugin: pages at /<id>, nav entries, and the id of the backend it reads.
+
+    `admin_setup(ctx)`, if given, returns a Blueprint of administration pages mounted at
+    /administration/<id>; only principals allowed "host.admin" reach them, and admins see a link
+    titled `admin_title` on the home page.
+    """
 
     id: str
     setup: Callable[[PluginContext], Blueprint]
     nav: tuple[NavItem, ...] = ()
     backend: str | None = None
     config_schema: Schema | None = None
+    admin_setup: Callable[[PluginContext], Blueprint] | None = None
+    admin_title: str | None = None
 
 
 Kind = Literal["backend", "frontend"]
@@ -158,6 +165,14 @@ class Host:
             host=self, principal=principal, action=action, resource=resource
         )
         return bool(result)
+
+    def admin_pages(self) -> list[tuple[str, str]]:
+        """(title, URL) of every working frontend's administration pages."""
+        return [
+            (fp.admin_title or fp.id, f"/administration/{fp.id}/")
+            for fp in self.frontends.values()
+            if fp.admin_setup is not None
+        ]
 
     def nav_items(self) -> list[tuple[NavItem, str]]:
         """(item, plugin id) for every nav entry of a working frontend plugin, in order."""

@@ -4,7 +4,10 @@
 - A rule in `permission.rules` allows its actions to the users, groups and service subjects it
   names; an action ending in `.*` allows a whole family.
 - With no rules at all, any signed-in user may take the actions that backend plugins declare in
-  `default_user_actions`; a service token may only take `.read` actions of those.
+  `default_user_actions` (for Spacelift: read and trigger, as with the official plugin).
+- Once rules exist, they grant everything beyond reading: a signed-in user keeps the `.read`
+  actions of `default_user_actions`, and needs a rule for the rest.
+- A service token may only take those `.read` actions, unless a rule names its subject.
 """
 
 from __future__ import annotations
@@ -50,9 +53,7 @@ def permission_allowed(
             named = principal.name in (rule.get("subjects") or [])
         if named and _matches(action, rule.get("allow") or []):
             return True
-    if rules:
-        return False
     defaults = {a for bp in host.backends.values() for a in bp.default_user_actions}
-    if principal.kind == "service":
-        return action in defaults and action.endswith(".read")
-    return action in defaults
+    if action in defaults and action.endswith(".read"):
+        return True
+    return principal.kind == "user" and not rules and action in defaults
