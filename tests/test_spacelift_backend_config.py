@@ -20,22 +20,25 @@ from spacelift_sim.testing import self_signed_certificate
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
+    ("value", "expected", "warned"),
     [
-        ("acme.app.spacelift.io", "https://acme.app.spacelift.io"),
-        ("acme.app.spacelift.io:8443", "https://acme.app.spacelift.io:8443"),
-        ("  acme.app.spacelift.io/  ", "https://acme.app.spacelift.io"),
-        ("127.0.0.1:7070", "http://127.0.0.1:7070"),
-        ("localhost:7070", "http://localhost:7070"),
-        ("[::1]:7070", "http://[::1]:7070"),
-        ("http://127.0.0.1:7070", "http://127.0.0.1:7070"),
-        ("https://127.0.0.1:7443", "https://127.0.0.1:7443"),  # explicit TLS to a loopback host
+        ("acme.app.spacelift.io", "https://acme.app.spacelift.io", False),
+        ("acme.app.spacelift.io:8443", "https://acme.app.spacelift.io:8443", False),
+        ("  acme.app.spacelift.io/  ", "https://acme.app.spacelift.io", False),
+        ("https://acme.app.spacelift.io", "https://acme.app.spacelift.io", True),
+        ("127.0.0.1:7070", "http://127.0.0.1:7070", False),
+        ("localhost:7070", "http://localhost:7070", False),
+        ("[::1]:7070", "http://[::1]:7070", False),
+        ("http://127.0.0.1:7070", "http://127.0.0.1:7070", False),
+        # an explicit https:// to a loopback host keeps TLS (without it, http is used): no warning
+        ("https://127.0.0.1:7443", "https://127.0.0.1:7443", False),
     ],
 )
-def test_accepted_host_urls(value, expected):
+def test_accepted_host_urls(value, expected, warned):
     parsed = parse_host_url(value)
     assert parsed.base_url == expected
     assert parsed.graphql_url == expected + "/graphql"
+    assert bool(parsed.warnings) is warned
 
 
 def test_a_leading_https_is_tolerated_dropped_and_warned_about(caplog):

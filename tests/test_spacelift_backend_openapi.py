@@ -100,7 +100,7 @@ def test_fresh_stale_and_error_answers_match_their_schemas(sim):
     assert_valid(doc, "Error", unconfigured.get(f"{API}/stacks", headers=AUTH).get_json())
 
 
-def test_schemathesis_finds_no_server_error_and_no_mismatch(sim):
+def test_schemathesis_finds_no_server_error_and_no_mismatch(sim, tmp_path):
     """Every check of schemathesis (status codes, content types, response schemas, negative
     data rejected, auth not ignored, ...), bounded: 15 examples per operation, one minute."""
     app = backend_app(
@@ -117,7 +117,7 @@ def test_schemathesis_finds_no_server_error_and_no_mismatch(sim):
              "--header", f"Authorization: Bearer {TOKEN}",
              "--checks", "all", "--max-examples", "15", "--seed", "20261127",
              "--workers", "2", "--no-shrink", "--warnings", "off", "--request-timeout", "10"],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,  # its cache stays there
         )  # fmt: skip
         elapsed = time.monotonic() - started
     report = result.stdout[-4000:] + result.stderr[-2000:]

@@ -111,7 +111,8 @@ def parse_host_url(value: str) -> HostUrl:
             "http:// is allowed only for a loopback host (127.0.0.1, ::1 or localhost); "
             "write the bare host to use https"
         )
-    if explicit == "https":
+    if explicit == "https" and not loopback:
+        # (on a loopback host the prefix matters: without it, plain http is used)
         warnings.append(
             'spacelift.hostUrl: the "https://" prefix is not needed and was dropped '
             f"(write {_netloc(host, port)})"
