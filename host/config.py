@@ -223,6 +223,12 @@ class Config(Mapping[str, Any]):
         value = _lookup(self._data, key)
         return default if value is MISSING or value is None else copy.deepcopy(value)
 
+    def peek(self, key: str, default: Any = None) -> Any:
+        """Like `get`, but the stored value itself, not a copy: for the host's per-request hot
+        paths (sign-in, tokens, permissions), which only read it. Never change what it returns."""
+        value = _lookup(self._data, key)
+        return default if value is MISSING or value is None else value
+
     def section(self, key: str) -> Config:
         """The sub-mapping at dotted `key` as a Config (empty if absent), secrets kept."""
         value = _lookup(self._data, key)

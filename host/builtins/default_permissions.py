@@ -31,7 +31,7 @@ def _matches(action: str, allowed: list[str]) -> bool:
 def is_admin(host: Host, principal: Principal | None) -> bool:
     if principal is None or principal.kind != "user" or host.config is None:
         return False
-    admins = host.config.get("permission.admins") or []
+    admins = host.config.peek("permission.admins") or []
     return principal.name in admins or any(f"group:{g}" in admins for g in principal.groups)
 
 
@@ -43,7 +43,7 @@ def permission_allowed(
         return False
     if is_admin(host, principal):
         return True
-    rules = host.config.get("permission.rules") or []
+    rules = host.config.peek("permission.rules") or []
     for rule in rules:
         if principal.kind == "user":
             named = principal.name in (rule.get("users") or []) or bool(

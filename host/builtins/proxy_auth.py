@@ -15,7 +15,7 @@ log = logging.getLogger("greenroom.auth")
 
 @hookimpl(trylast=True)
 def principal_from_request(host: Host, request: Request) -> Principal | None:
-    settings = (host.config.get("auth.providers") or {}).get("proxy") if host.config else None
+    settings = (host.config.peek("auth.providers") or {}).get("proxy") if host.config else None
     if not settings:
         return None
     name = (request.headers.get(settings["header"]) or "").strip()

@@ -18,10 +18,10 @@ def principal_from_request(host: Host, request: Request) -> Principal | None:
     provider = session.get("provider")
     if not uid or not provider or host.config is None:
         return None
-    max_age = host.config.get("auth.session.maxAgeHours", 12) * 3600
+    max_age = host.config.peek("auth.session.maxAgeHours", 12) * 3600
     if time.time() - float(session.get("iat", 0)) > max_age:
         return None
-    providers: dict[str, Any] = host.config.get("auth.providers") or {}
+    providers: dict[str, Any] = host.config.peek("auth.providers") or {}
     settings = providers.get(provider)
     if settings is None:
         return None  # the provider was switched off: the session no longer counts
