@@ -8,9 +8,18 @@ import time
 from urllib.parse import quote
 
 import pytest
-from spacelift_backend_support import API, AUTH, backend_app, running_sim
+from spacelift_backend_support import (
+    API,
+    AUTH,
+    STATIC_TOKEN_CONFIG,
+    backend_app,
+    running_sim,
+    spacelift_block,
+    spacelift_plugin,
+)
 
-from host.testing import sign_in
+from host import hookimpl
+from host.testing import deep_merge, make_app, sign_in
 from spacelift_backend.listing import RECENT_RUNS
 from spacelift_backend.model import CATEGORIES, category
 
@@ -78,14 +87,27 @@ def test_every_route_but_health_needs_credentials(app, sim):
     assert sim.stats()["requests"] == 0  # refused before anything reached Spacelift
 
 
-def test_a_user_without_the_read_permission_is_refused(sim):
-    app = backend_app(sim, {"permission": {"admins": [], "rules": [
-        {"users": ["someone-else"], "allow": ["spacelift.stack.read"]}]}})  # fmt: skip
+class DenyReading:
+    """A permission policy plugin that refuses spacelift.stack.read to everyone."""
+
+    @hookimpl
+    def permission_allowed(self, action: str) -> bool | None:
+        return False if action == "spacelift.stack.read" else None
+
+
+def test_a_caller_without_the_read_permission_is_refused(sim):
+    config = deep_merge(STATIC_TOKEN_CONFIG, {"spacelift": spacelift_block(sim)})
+    app = make_app(config, plugins=[spacelift_plugin, DenyReading()])
     client = app.test_client()
     sign_in(client)
-    for url in ("/stacks", "/summary", "/status", f"/stacks/{sim.world.all_stacks()[0].id}"):
-        response = client.get(API + url)
-        assert response.status_code == 403 and response.get_json()["error"]["code"] == "forbidden"
+    stack_id = sim.world.all_stacks()[0].id
+    urls = ("/stacks", "/summary", "/status", f"/stacks/{stack_id}", f"/stacks/{stack_id}/runs")
+    for url in urls:
+        for headers in ({}, AUTH):  # the signed-in admin, then the service token
+            response = client.get(API + url, headers=headers)
+            assert response.status_code == 403, url
+            assert response.get_json()["error"]["code"] == "forbidden"
+    assert sim.stats()["requests"] == 0
 
 
 # -- /stacks -----------------------------------------------------------------------------------
