@@ -12,7 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from host import ApiError
+from flask import Response
+
+from host import ApiError, api_error
 
 
 @dataclass(frozen=True)
@@ -116,10 +118,11 @@ class SpaceliftFailure(Exception):
         out.update(self.extra)
         return out
 
-    def to_api_error(self) -> ApiError:
+    def response(self) -> Response:
+        """The JSON error response in the host's shape."""
         body = self.as_dict()
         code, message = body.pop("code"), body.pop("message")
-        return ApiError(self.status, code, message, **body)
+        return api_error(self.status, code, message, **body)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Picklable with its extra fields, so it can sit in a shared cache.

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from host import ApiError, PluginContext, api_error, authorize, current_principal, public_route
+from host import ApiError, PluginContext, authorize, current_principal, public_route
 from spacelift_backend import listing, openapi
 from spacelift_backend.cache import Cached
 from spacelift_backend.config import Settings
@@ -139,8 +139,7 @@ def create_blueprint(ctx: PluginContext) -> Blueprint:
 
     @bp.errorhandler(SpaceliftFailure)
     def _failure(exc: SpaceliftFailure) -> Response:
-        body = exc.as_dict()
-        return api_error(exc.status, body.pop("code"), body.pop("message"), **body)
+        return exc.response()
 
     def require(action: str, resource: Any = None) -> None:
         if not authorize(current_principal(), action, resource):
