@@ -181,6 +181,19 @@ def test_filters_by_label_space_and_words(client, sim):
     }  # fmt: skip
 
 
+def test_filters_by_lock(client, sim):
+    world = sim.world.all_stacks()
+    for stack in world[:3]:
+        sim.upsert(id=stack.id, lockedBy="alice")
+    locked = get(client, "/stacks?locked=true&perPage=100")
+    assert {i["id"] for i in locked["items"]} == {s.id for s in world[:3]}
+    assert all(i["lockedBy"] == "alice" for i in locked["items"])
+    assert sum(locked["counts"].values()) == 3  # the counts honour the lock filter
+    unlocked = get(client, "/stacks?locked=false&perPage=100")
+    assert unlocked["total"] == len(world) - 3
+    assert get(client, "/stacks?locked=yes", 422)["error"]["parameter"] == "locked"
+
+
 def test_sorting_and_paging(client, sim):
     by_name = [i["id"] for i in all_items(client)]
     assert by_name == [s.id for s in sorted(sim.world.all_stacks(), key=lambda s: (s.name.lower(), s.id))]

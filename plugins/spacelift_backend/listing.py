@@ -30,6 +30,7 @@ class StackFilter:
     labels: tuple[str, ...] = ()
     space: str | None = None
     q: str | None = None
+    locked: bool | None = None
     sort: str = "name"
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
@@ -47,6 +48,8 @@ class StackFilter:
         """Everything but the state: the counts are facets over this set."""
         labels = stack.get("labels") or []
         if any(label not in labels for label in self.labels):
+            return False
+        if self.locked is not None and bool(stack.get("lockedBy")) is not self.locked:
             return False
         if self.space:
             space = stack.get("spaceDetails") or {}

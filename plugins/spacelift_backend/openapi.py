@@ -326,6 +326,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
             _query("space", {"type": "string", "maxLength": 200}, "A space id or name."),
             _query("q", {"type": "string", "maxLength": 200},
                    "Words to find in the id, name, description, labels, repository or branch."),
+            _query("locked", {"type": "boolean"}, "Only locked (true) or unlocked (false) stacks."),
             _query("sort", {"enum": list(listing.SORTS)}, "Sort key; a leading - sorts descending."),
             _query("page", {"type": "integer", "minimum": 1, "maximum": 100000}, "From 1."),
             _query("perPage", {"type": "integer", "minimum": 1, "maximum": listing.MAX_PER_PAGE},

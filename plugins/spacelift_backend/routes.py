@@ -116,11 +116,13 @@ def stack_filter() -> listing.StackFilter:
     labels = [v for v in request.args.getlist("label") if v]
     if any(len(v) > MAX_TEXT for v in labels):
         raise invalid_parameter("label", f"must be at most {MAX_TEXT} characters long")
+    locked = _choice_arg("locked", ("true", "false"), "")
     return listing.StackFilter(
         states=frozenset(states),
         labels=tuple(labels),
         space=_text_arg("space"),
         q=_text_arg("q"),
+        locked={"true": True, "false": False}.get(locked),
         sort=_choice_arg("sort", listing.SORTS, "name"),
         page=_int_arg("page", 1, 1, 100_000),
         per_page=_int_arg("perPage", listing.DEFAULT_PER_PAGE, 1, listing.MAX_PER_PAGE),
