@@ -1,4 +1,4 @@
-"""Template helpers every plugin gets: times and durations from Unix seconds.
+"""Template helpers every plugin gets: times (Unix seconds or ISO 8601) and durations.
 
 Relative times are coarse (minutes at best) on purpose: a polled fragment that says "just now"
 keeps its ETag, so an unchanged poll still costs a 304.
@@ -15,6 +15,13 @@ from markupsafe import Markup
 
 
 def _seconds(value: Any) -> float | None:
+    """Unix seconds from a number, or from an ISO 8601 string ("2026-01-31T12:00:00.000Z")."""
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed.timestamp() if parsed.tzinfo else parsed.replace(tzinfo=UTC).timestamp()
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)

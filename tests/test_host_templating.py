@@ -30,3 +30,9 @@ def test_timetag_is_stable_markup():
     assert html == ('<time datetime="2027-01-15T08:00:00Z" title="2027-01-15 08:00:00 UTC" '
                     'data-relative>2027-01-15 08:00:00 UTC</time>')
     assert timetag(None) == "—"
+
+
+def test_iso_strings_are_times_too():
+    assert isotime("2027-01-15T08:00:00.000Z") == "2027-01-15 08:00:00 UTC"
+    assert isotime("2027-01-15T08:00:00") == "2027-01-15 08:00:00 UTC"
+    assert timeago("not a time", 0) == "—"
