@@ -62,6 +62,12 @@ def serve_gunicorn(app: Any, bind: str, workers: int) -> None:
     """Run `app` under gunicorn, preloaded in the master and forked into `workers`."""
     from gunicorn.app.base import BaseApplication
 
+    database = app.extensions.get("greenroom.database")
+
+    def post_fork(_server: Any, _worker: Any) -> None:
+        if database is not None:
+            database.dispose(close=False)  # never use a connection of the master's
+
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
             self.cfg.set("bind", bind)
@@ -70,10 +76,16 @@ def serve_gunicorn(app: Any, bind: str, workers: int) -> None:
             self.cfg.set("control_socket_disable", True)
             self.cfg.set("accesslog", None)
             self.cfg.set("timeout", 60)
+            self.cfg.set("post_fork", post_fork)
 
         def load(self) -> Any:
             return app
 
+    # The app was built in this process, the future master, and its start-up (creating plugin
+    # tables) may have left pooled database connections. Forked workers would share their
+    # sockets, interleave their queries and hang; close them before forking.
+    if database is not None:
+        database.dispose()
     click.echo(f"Greenroom serving on http://{bind} with {workers} worker(s)")
     _Server().run()
 

@@ -32,9 +32,11 @@ class Database:
                 self._engine = create_engine(self.url, pool_pre_ping=True)
             return self._engine
 
-    def dispose(self) -> None:
+    def dispose(self, close: bool = True) -> None:
+        """Drop the pooled connections. `close=False` (in a forked child) forgets the ones
+        inherited from the parent without touching them: their sockets are the parent's."""
         if self._engine is not None:
-            self._engine.dispose()
+            self._engine.dispose(close=close)
 
 
 class PluginDatabase:
