@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -172,6 +173,11 @@ def sign_in(base_url: str, username: str = USER, password: str = PASSWORD) -> re
     return session
 
 
+def _exit_on_sigterm(_signum: int, _frame: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
+    raise SystemExit(143)
+
+
 @dataclass
 class Cluster:
     """Starts processes under `workdir`; leaving the block (or stop()) stops every one."""
@@ -184,6 +190,10 @@ class Cluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
 
     def __enter__(self) -> Cluster:
+        # SIGTERM (a timeout, a kill) unwinds the `with` block like Ctrl-C, so every process
+        # started here is stopped (they run in their own process groups).
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         return self
 
     def __exit__(self, *exc: object) -> None:
