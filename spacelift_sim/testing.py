@@ -17,6 +17,9 @@ Typical use in a pytest fixture::
 `fetch_token(server.graphql_url)` exchanges the default API key for a JWT, and
 `gql_client(server.graphql_url, token)` gives a `gql.Client` that fetched the schema by
 introspection; `execute(client, document, **variables)` runs one operation.
+`run_in_state(world, "UNCONFIRMED")` makes a tracked run in that state (QUEUED, READY,
+UNCONFIRMED, FAILED or FINISHED) on a fresh stack of its own, by scripting the run's outcome
+and ticking the world; it returns (stack id, run id).
 `self_signed_certificate(directory)` writes a PEM certificate and key for 127.0.0.1 (needs the
 `cryptography` test dependency) for `ssl_context=` or `spacelift-sim --tls-cert/--tls-key`. The server binds
 127.0.0.1 on a free port and is threaded, so concurrent clients work; `stop()` shuts it down,
@@ -26,19 +29,21 @@ stops the app's wall-clock ticker if it has one, and joins the thread.
 from __future__ import annotations
 
 import threading
+import uuid
 from dataclasses import dataclass, field
 
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import EXTENSION
-from .world import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
+from .world import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, World
 
 __all__ = [
     "ServerHandle",
     "execute",
     "fetch_token",
     "gql_client",
+    "run_in_state",
     "run_in_thread",
     "self_signed_certificate",
 ]
@@ -175,3 +180,32 @@ def self_signed_certificate(directory) -> tuple[str, str]:
         )
     )
     return str(cert_path), str(key_path)
+
+
+# The outcome to script, and whether the stack deploys by itself, to reach each state.
+_RECIPES = {
+    "QUEUED": ("changes", False),
+    "READY": ("changes", False),
+    "UNCONFIRMED": ("changes", False),
+    "FAILED": ("plan_failed", False),
+    "FINISHED": ("noop", False),
+}
+
+
+def run_in_state(world: World, state: str, stack_id: str | None = None) -> tuple[str, str]:
+    """A new tracked run in `state` on a fresh stack (or `stack_id`, created if needed and with
+    no run going): (stack id, run id). Ticking moves every run of the world, so make the run
+    just before using it."""
+    if state not in _RECIPES:
+        raise ValueError(f"unsupported state {state!r}; use one of {', '.join(_RECIPES)}")
+    outcome, autodeploy = _RECIPES[state]
+    stack_id = stack_id or f"t-{uuid.uuid4().hex[:10]}"
+    world.upsert_stack(id=stack_id, autodeploy=autodeploy, nextOutcomes=[outcome])
+    run = world.trigger_run(stack_id, "alice")
+    for _ in range(12):
+        if run.state == state:
+            break
+        world.tick()
+    if run.state != state:
+        raise RuntimeError(f"the run reached {run.state}, not {state}")
+    return stack_id, run.id

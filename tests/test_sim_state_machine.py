@@ -9,7 +9,7 @@ import requests
 from gql.transport.exceptions import TransportQueryError
 
 from spacelift_sim import World, create_app
-from spacelift_sim.testing import execute, fetch_token, gql_client, run_in_thread
+from spacelift_sim.testing import execute, fetch_token, gql_client, run_in_state, run_in_thread
 
 RUN = "id state type triggeredBy finished delta { addCount changeCount deleteCount resources }"
 STACK_QUERY = f"""query($id: ID!) {{ stack(id: $id) {{
@@ -373,3 +373,14 @@ def test_same_seed_same_world_and_reset_restores_it():
     same_time.tick(5)
     same_time.reset()
     assert _content(same_time) == original
+
+
+def test_run_in_state_makes_a_run_in_each_state_it_offers():
+    world = World(stacks=2, seed=9, activity=0)
+    for state in ("QUEUED", "READY", "UNCONFIRMED", "FAILED", "FINISHED"):
+        stack_id, run_id = run_in_state(world, state)
+        run = world.run(world.stack(stack_id), run_id)
+        assert run.state == state and run.type == "TRACKED"
+    assert run_in_state(world, "QUEUED", stack_id="mine")[0] == "mine"
+    with pytest.raises(ValueError, match="unsupported state"):
+        run_in_state(world, "APPLYING")
