@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+import sqlalchemy as sa
 from flask import Flask
+from werkzeug.security import generate_password_hash
 
 import spacelift_backend.plugin as spacelift_plugin
-from host.testing import deep_merge, make_app
+from host.testing import deep_merge, make_app, sign_in
 from spacelift_sim import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET, World, create_app
 from spacelift_sim.testing import ServerHandle, run_in_thread
 
@@ -139,3 +142,64 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
             return True
         time.sleep(0.02)
     return predicate()
+
+
+# -- people and runs for the action, audit and admin tests --------------------------------------
+
+PASSWORD = "correct horse battery"
+# A cheap hash: tests sign in often, and the hash's cost is not what they test.
+PASSWORD_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
+
+# A viewer, a user allowed to trigger only, an admin (by group), and the static token "ci" that
+# no rule names: the four principals of the permission matrix.
+TEAM: dict[str, Any] = {
+    "auth": {"providers": {"password": {"users": {
+        "vic": {"passwordHash": PASSWORD_HASH, "groups": ["viewers"]},
+        "tara": {"passwordHash": PASSWORD_HASH, "displayName": "Tara Trigger"},
+        "ada": {"passwordHash": PASSWORD_HASH, "groups": ["platform"], "displayName": "Ada Admin"},
+    }}}},
+    "permission": {"admins": ["group:platform"],
+                   "rules": [{"users": ["tara"], "allow": ["spacelift.run.trigger"]}]},
+}  # fmt: skip
+
+
+def signed_in(app: Flask, name: str) -> Any:
+    """A test client signed in as the password user `name`; `.csrf` holds its CSRF token."""
+    client = app.test_client()
+    client.csrf = sign_in(client, provider="password", username=name, password=PASSWORD)
+    return client
+
+
+def run_state(world: World, stack_id: str, run_id: str) -> str:
+    run = world.run(world.stack(stack_id), run_id)
+    assert run is not None
+    return run.state
+
+
+@contextmanager
+def fresh_database(url: str) -> Iterator[str]:
+    """A database of the test's own: `url` itself for SQLite (a file per test), a new database
+    on the same server for PostgreSQL (dropped afterwards), so that tests sharing the session's
+    server never see each other's settings or audit rows."""
+    if not url.startswith("postgresql"):
+        yield url
+        return
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    server = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        yield url.rsplit("/", 1)[0] + "/" + name
+        with server.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        server.dispose()
+
+
+def second_sim(stacks: int = 4, seed: int = 99, secret: str = "second-sim-secret-0123") -> Sim:
+    """Another Spacelift account: other stacks, another API key (stop it with .server.stop())."""
+    world = World(stacks=stacks, seed=seed, activity=0, key_id=OTHER_KEY_ID, key_secret=secret)
+    return Sim(world, run_in_thread(create_app(world)))
+
+
+OTHER_KEY_ID = "01OTHERKEY00000000000000BB"

@@ -13,6 +13,7 @@ from spacelift_backend_support import API, AUTH, backend_app, running_sim
 from werkzeug.serving import make_server
 
 from host import ConfigError
+from host.testing import sign_in
 from spacelift_backend.config import Settings, parse_host_url
 from spacelift_sim.testing import self_signed_certificate
 
@@ -124,8 +125,14 @@ def test_without_the_block_the_plugin_is_not_configured_and_the_host_runs_on():
         assert response.status_code == 503
         error = response.get_json()["error"]
         assert error["code"] == "spacelift_not_configured"
-        assert len(error["steps"]) == 3 and "spacelift:" in error["steps"][1]
-    trigger = client.post(f"{API}/stacks/a-stack/trigger", headers=AUTH)
+        assert len(error["steps"]) == 4 and "spacelift:" in error["steps"][1]
+        assert "/administration/spacelift/" in error["steps"][3]
+    # The permission is asked first (the token may only read), then the configuration.
+    refused = client.post(f"{API}/stacks/a-stack/trigger", headers=AUTH)
+    assert refused.status_code == 403 and refused.get_json()["error"]["code"] == "forbidden"
+    admin = app.test_client()
+    csrf = sign_in(admin)
+    trigger = admin.post(f"{API}/stacks/a-stack/trigger", headers={"X-CSRF-Token": csrf})
     assert trigger.get_json()["error"]["code"] == "spacelift_not_configured"
     status = client.get(f"{API}/status", headers=AUTH)
     assert status.status_code == 200

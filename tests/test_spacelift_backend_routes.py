@@ -75,7 +75,7 @@ def test_every_route_but_health_needs_credentials(app, sim):
         url = rule.rule
         for name in rule.arguments:
             url = url.replace(f"<{name}>", values[name])
-        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+        for method in sorted((rule.methods or set()) & {"GET", "POST", "PUT", "DELETE"}):
             response = client.open(url, method=method)
             if rule.rule == f"{API}/health":
                 assert response.status_code == 200 and response.get_json() == {"status": "ok"}
@@ -83,7 +83,7 @@ def test_every_route_but_health_needs_credentials(app, sim):
                 assert response.status_code == 401, url
                 assert response.get_json()["error"]["code"] == "unauthorized"
             checked += 1
-    assert checked == 9
+    assert checked == 18  # reads, trigger, 4 run actions, 4 admin methods and the audit
     assert sim.stats()["requests"] == 0  # refused before anything reached Spacelift
 
 

@@ -11,7 +11,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -214,6 +214,21 @@ class Settings:
             request_timeout=float(config.get("requestTimeoutSeconds", DEFAULT_REQUEST_TIMEOUT)),
             proxy=config.get("proxy") or None,
             ca_bundle=config.get("caBundle") or None,
+        )
+
+    def with_connection(
+        self, host_url: str, api_key: str, api_secret: str, read_only: bool
+    ) -> Settings:
+        """These settings pointed at another connection (one saved on the administration
+        page); the other keys (timeouts, proxy, poll interval) stay. Raises ValueError for a
+        bad `host_url`, with the same message as the config check."""
+        return replace(
+            self,
+            configured=True,
+            host_url=parse_host_url(host_url),
+            api_key=api_key,
+            api_secret=api_secret,
+            read_only=read_only,
         )
 
     @property

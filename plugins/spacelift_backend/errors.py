@@ -36,6 +36,8 @@ NOT_CONFIGURED_STEPS = (
     "apiSecret: ${SPACELIFT_API_SECRET}.",
     "Set SPACELIFT_API_KEY and SPACELIFT_API_SECRET in the environment, run "
     "`greenroom config check`, then restart Greenroom.",
+    "Or, as an admin, enter the host, the key id and the secret on the administration page "
+    "(/administration/spacelift/): that takes effect at once, without a restart.",
 )
 
 TABLE: dict[str, ErrorKind] = {
@@ -72,6 +74,15 @@ TABLE: dict[str, ErrorKind] = {
         "spacelift_conflict",
         "Unlock or enable the stack in Spacelift (or wait for its lock to be released), "
         "then try again.",
+        serve_stale=False,
+    ),
+    # The run's state does not allow the action (API notes 9.3): someone acted first, or the
+    # run moved on. Checked before calling Spacelift, and again when Spacelift refuses.
+    "run_state": ErrorKind(
+        409,
+        "spacelift_conflict",
+        "The run's state does not allow this action (any more). Reload the run to see its "
+        "state and the actions it allows now.",
         serve_stale=False,
     ),
     "not_configured": ErrorKind(
@@ -136,7 +147,8 @@ def _rebuild(kind: str, message: str, extra: dict[str, Any]) -> SpaceliftFailure
 def not_configured() -> SpaceliftFailure:
     return SpaceliftFailure(
         "not_configured",
-        "the Spacelift plugin is not configured: there is no spacelift block in the configuration",
+        "the Spacelift plugin is not configured: there is no spacelift block in the "
+        "configuration and no connection saved on the administration page",
         steps=list(NOT_CONFIGURED_STEPS),
     )
 

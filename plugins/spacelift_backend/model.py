@@ -19,6 +19,7 @@ State categories follow the tabs of Spacelift's stack list:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -39,6 +40,51 @@ _CATEGORY_OF: dict[str, str] = {
 # States the official plugin offers "Trigger run" in (a run can start without stepping on one).
 TRIGGERABLE_STATES = frozenset({"DISCARDED", "FAILED", "STOPPED", "FINISHED", "NONE"})
 TERMINAL_RUN_STATES = frozenset({"CANCELED", "FAILED", "FINISHED", "DISCARDED", "STOPPED", "SKIPPED"})
+
+# The run actions, in the order buttons show, and the states Spacelift takes each from (API
+# notes 9.3). Retry starts a new run of a finished one: Spacelift's `canRetry` is true for
+# finished tracked and proposed runs (the simulator's rule too), so those are the ones we offer.
+RUN_ACTIONS = ("confirm", "discard", "cancel", "retry")
+ACTION_STATES: dict[str, frozenset[str]] = {
+    "confirm": frozenset({"UNCONFIRMED"}),
+    "discard": frozenset({"UNCONFIRMED", "QUEUED", "READY"}),
+    "cancel": frozenset({"QUEUED", "READY"}),
+    "retry": TERMINAL_RUN_STATES,
+}
+RETRYABLE_TYPES = frozenset({"TRACKED", "PROPOSED"})
+
+
+def action_allowed(action: str, state: Any, run_type: Any, can_retry: bool | None = None) -> bool:
+    """Whether the run's state lets `action` through. `can_retry` is Spacelift's own answer
+    when we have it (the run detail); the list falls back to the documented rule."""
+    if state not in ACTION_STATES[action]:
+        return False
+    if action == "retry":
+        return bool(can_retry) if can_retry is not None else run_type in RETRYABLE_TYPES
+    return True
+
+
+def state_conflict(action: str, run_id: str, state: Any, run_type: Any) -> str:
+    """Why the run's state refuses `action`, naming the state: for the 409."""
+    if action == "retry" and state in ACTION_STATES["retry"]:
+        if run_type not in RETRYABLE_TYPES:
+            return (f"run {run_id} is a {run_type} run; retry needs a finished tracked or "
+                    "proposed run")  # fmt: skip
+        return f"run {run_id} is {state}, and Spacelift does not offer to retry it (canRetry)"
+    needs = sorted(ACTION_STATES[action])
+    wanted = "a finished run (" + _either(needs) + ")" if action == "retry" else _either(needs)
+    return f"run {run_id} is {state}; {action} needs {wanted}"
+
+
+def _either(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def iso(ts: float | None) -> str | None:
+    """Unix seconds as ISO 8601 UTC ("2026-01-31T12:00:00.000Z"): the times Greenroom adds."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def category(state: Any) -> str:
@@ -244,7 +290,8 @@ def stack_detail(raw: Mapping[str, Any], links: Links) -> dict[str, Any]:
     return out
 
 
-def trigger_result(raw: Mapping[str, Any], stack_id: str, links: Links) -> dict[str, Any]:
-    """The official plugin's `{id, state}`, plus the run's link."""
+def run_result(raw: Mapping[str, Any], stack_id: str, links: Links) -> dict[str, Any]:
+    """What an action answers: the run's (for trigger and retry the new run's) `{id, state}`,
+    as the official plugin's trigger does, plus its link."""
     run_id = str(raw.get("id") or "")
     return {"id": run_id, "state": raw.get("state"), "url": links.run(stack_id, run_id)}

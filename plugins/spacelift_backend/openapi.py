@@ -13,8 +13,8 @@ from typing import Any
 from flask import Flask
 
 from host import __version__ as host_version
-from spacelift_backend import listing
-from spacelift_backend.model import CATEGORIES
+from spacelift_backend import audit, listing
+from spacelift_backend.model import CATEGORIES, RUN_ACTIONS
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -48,8 +48,13 @@ ERROR_DETAIL = {
         "hint": STR,
         "parameter": STR,
         "steps": {"type": "array", "items": STR},
+        "fields": {"type": "object", "additionalProperties": STR,
+                   "description": "invalid_settings: a message per form field."},
+        "state": {**nullable(STR), "description": "spacelift_conflict on a run: its state."},
+        "allowedStates": {"type": "array", "items": STR,
+                          "description": "spacelift_conflict on a run: the states the action needs."},
     },
-}
+}  # fmt: skip
 
 FRESHNESS = {
     "fetchedAt": {**TIME, "description": "When Spacelift sent this answer."},
@@ -122,6 +127,26 @@ HISTORY_ITEM = obj(
 
 COUNTS = obj({c: INT for c in CATEGORIES})
 
+ACTIONS = {
+    "type": "array",
+    "items": {"enum": list(RUN_ACTIONS)},
+    "description": "What the caller may do to the run now: allowed by its state and by the "
+    "permission policy, and not in read-only mode.",
+}
+CONNECTION = obj({"hostUrl": STR, "apiKey": STR, "readOnly": BOOL, "secretSet": BOOL})
+SETTINGS_INPUT = {
+    "type": "object",
+    "required": ["hostUrl", "apiKey"],
+    "additionalProperties": False,
+    "properties": {
+        "hostUrl": {**STR, "description": "The Spacelift host without https://."},
+        "apiKey": {**STR, "description": "The API key id."},
+        "apiSecret": {**STR, "description": "The API key secret; empty or absent keeps the one "
+                      "in effect. Write-only: no answer carries it."},
+        "readOnly": BOOL,
+    },
+}  # fmt: skip
+
 SCHEMAS: dict[str, Any] = {
     "ErrorDetail": ERROR_DETAIL,
     "Error": obj({"error": ref("ErrorDetail")}),
@@ -142,6 +167,7 @@ SCHEMAS: dict[str, Any] = {
         ["items", "total", "page", "perPage", "counts", "canTrigger", "fetchedAt", "stale"],
     ),
     "Run": obj(RUN_PROPS),
+    "RunListItem": obj(RUN_PROPS | {"actions": ACTIONS}),
     "StackDetail": obj(
         STACK_PROPS
         | {
@@ -179,7 +205,7 @@ SCHEMAS: dict[str, Any] = {
     ),
     "RunList": obj(
         {
-            "items": {"type": "array", "items": ref("Run")},
+            "items": {"type": "array", "items": ref("RunListItem")},
             "nextBefore": {
                 **nullable(STR),
                 "description": "Pass as `before` for the next (older) page; null when empty.",
@@ -199,6 +225,7 @@ SCHEMAS: dict[str, Any] = {
             "canRetry": BOOL,
             "canConfirm": BOOL,
             "command": nullable(STR),
+            "actions": ACTIONS,
             "history": {"type": "array", "items": HISTORY_ITEM},
             "comments": {
                 "type": "array",
@@ -208,7 +235,7 @@ SCHEMAS: dict[str, Any] = {
             },
             **FRESHNESS,
         },
-        [*RUN_PROPS, "stackId", "stackName", "history", "fetchedAt", "stale"],
+        [*RUN_PROPS, "stackId", "stackName", "actions", "history", "fetchedAt", "stale"],
     ),
     "Summary": obj(
         {
@@ -246,10 +273,15 @@ SCHEMAS: dict[str, Any] = {
         },
         ["total", "counts", "needsAttention", "runs", "fetchedAt", "stale"],
     ),
-    "TriggerResult": obj({"id": STR, "state": nullable(STR), "url": STR}),
+    "RunResult": obj({"id": STR, "state": nullable(STR), "url": STR}),
     "Status": obj(
         {
             "configured": BOOL,
+            "source": {
+                "enum": ["saved", "config", "none"],
+                "description": "Where the connection comes from: the administration page, "
+                "app-config.yaml, or nowhere.",
+            },
             "connected": BOOL,
             "host": nullable(STR),
             "url": nullable(STR),
@@ -267,6 +299,50 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "Health": obj({"status": {"const": "ok"}}),
+    "Connection": CONNECTION,
+    "SettingsInput": SETTINGS_INPUT,
+    "AdminSettings": obj(
+        {
+            "source": {"enum": ["saved", "config", "none"]},
+            "inEffect": nullable(ref("Connection")),
+            "saved": nullable(obj({"hostUrl": STR, "apiKey": STR, "readOnly": BOOL,
+                                   "savedAt": TIME, "savedBy": STR})),
+            "config": nullable(ref("Connection")),
+            "problem": {**nullable(STR), "description": "Why the saved settings are not in effect."},
+        }
+    ),  # fmt: skip
+    "ConnectionTest": obj(
+        {
+            "ok": BOOL,
+            "host": STR,
+            "viewer": obj({"id": nullable(STR), "name": nullable(STR)}),
+            "error": ref("ErrorDetail"),
+        },
+        ["ok", "host"],
+    ),
+    "AuditPage": obj(
+        {
+            "items": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "id": INT,
+                        "time": TIME,
+                        "user": {**STR, "description": "The principal: user:<name> or service:<subject>."},
+                        "action": {"enum": list(audit.ACTIONS)},
+                        "stack": nullable(STR),
+                        "run": nullable(STR),
+                        "result": {**STR, "description": "ok, denied, conflict, pending, or an error code."},
+                        "spaceliftRun": {**nullable(STR), "description": "The run acted on, or started."},
+                        "detail": nullable(STR),
+                    }
+                ),
+            },
+            "total": INT,
+            "page": INT,
+            "perPage": INT,
+        }
+    ),  # fmt: skip
 }
 
 
@@ -300,6 +376,29 @@ STATE_SCHEMA = {"type": "string", "maxLength": 200,
 def _query(name: str, schema: dict[str, Any], description: str, **more: Any) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": False, "schema": schema,
             "description": description, **more}  # fmt: skip
+
+
+RUN_ID_PARAM = {"name": "runId", "in": "path", "required": True, "schema": RUN_ID_SCHEMA}
+
+
+def _run_action(action: str, summary: str) -> dict[str, Any]:
+    note = ('Spacelift records the note "via Greenroom by <user>".' if action != "retry"
+            else "Answers the new run.")  # fmt: skip
+    return {
+        "operationId": f"{action}Run",
+        "summary": summary,
+        "description": f"Needs the spacelift.run.{action} permission (403 forbidden), not "
+        "read-only mode (403 spacelift_read_only), and a run whose current state allows it "
+        "(409 spacelift_conflict naming the state). With a cookie session, the CSRF header. "
+        f"The body is ignored. {note} Written to the audit trail.",
+        "parameters": [STACK_ID_PARAM, RUN_ID_PARAM],
+        "responses": {
+            "200": _ok("RunResult", "The run after the action." if action != "retry" else "The new run."),
+            **AUTH, **NOT_FOUND,
+            "409": _error("spacelift_conflict: the run's state does not allow the action."),
+            **INVALID, **UPSTREAM,
+        },
+    }  # fmt: skip
 
 
 # (rule relative to the mount, method) -> operation
@@ -365,7 +464,7 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "summary": "One run with its state history.",
         "parameters": [
             STACK_ID_PARAM,
-            {"name": "runId", "in": "path", "required": True, "schema": RUN_ID_SCHEMA},
+            RUN_ID_PARAM,
         ],
         "responses": {
             "200": _ok("RunDetail", "The run."), **AUTH, **NOT_FOUND, **INVALID, **UPSTREAM
@@ -375,15 +474,79 @@ OPERATIONS: dict[tuple[str, str], dict[str, Any]] = {
         "operationId": "triggerRun",
         "summary": "Trigger a tracked run; 403 spacelift_read_only in read-only mode.",
         "description": "Needs the spacelift.run.trigger permission, and the CSRF header with a "
-        "cookie session. The body is ignored.",
+        "cookie session. The body is ignored. Written to the audit trail.",
         "parameters": [STACK_ID_PARAM],
         "responses": {
-            "200": _ok("TriggerResult", "The new run."),
+            "200": _ok("RunResult", "The new run."),
             **AUTH, **NOT_FOUND,
             "409": _error("spacelift_conflict: the stack is disabled or locked by someone else."),
             **INVALID, **UPSTREAM,
         },  # fmt: skip
     },
+    **{
+        (f"/stacks/<stack_id>/runs/<run_id>/{action}", "POST"): _run_action(action, summary)
+        for action, summary in (
+            ("confirm", "Confirm an UNCONFIRMED run: Spacelift applies its plan."),
+            ("discard", "Discard an UNCONFIRMED, QUEUED or READY run."),
+            ("cancel", "Cancel a QUEUED or READY run before it starts."),
+            ("retry", "Start a new run of a finished tracked or proposed run."),
+        )
+    },
+    ("/admin/settings", "GET"): {
+        "operationId": "getSettings",
+        "summary": "The connection in effect, where it comes from, what is saved (admins only).",
+        "responses": {"200": _ok("AdminSettings", "The settings, never the secret."), **AUTH},
+    },
+    ("/admin/settings", "PUT"): {
+        "operationId": "saveSettings",
+        "summary": "Save the connection; it takes effect at once in every worker (admins only).",
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": ref("SettingsInput")}}},
+        "responses": {
+            "200": _ok("AdminSettings", "Saved."), **AUTH,
+            "422": _error("invalid_settings, with `fields`: a message per field."),
+            "503": _error("database_unavailable: nothing was saved."),
+        },
+    },  # fmt: skip
+    ("/admin/settings", "DELETE"): {
+        "operationId": "revertSettings",
+        "summary": "Forget the saved connection: app-config.yaml is in effect again (admins only).",
+        "responses": {
+            "200": _ok("AdminSettings", "Reverted."), **AUTH,
+            "503": _error("database_unavailable."),
+        },
+    },  # fmt: skip
+    ("/admin/test-connection", "POST"): {
+        "operationId": "testConnection",
+        "summary": "Exchange the key and ask `viewer` with the values sent (admins only).",
+        "description": "An empty apiSecret uses the secret in effect. A failed test is a 200 "
+        "with ok false and the error, with its hint.",
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": ref("SettingsInput")}}},
+        "responses": {
+            "200": _ok("ConnectionTest", "The outcome of the test."), **AUTH,
+            "422": _error("invalid_settings, with `fields`."),
+        },
+    },  # fmt: skip
+    ("/audit", "GET"): {
+        "operationId": "auditTrail",
+        "summary": "The audit trail, newest first (admins only).",
+        "parameters": [
+            _query("user", {"type": "string", "maxLength": 200},
+                   "A principal (user:ann, service:ci) or a bare name."),
+            _query("action", {"enum": list(audit.ACTIONS)}, "One action."),
+            _query("stack", {"type": "string", "maxLength": 200}, "A stack id."),
+            _query("result", {"type": "string", "maxLength": 200},
+                   "ok, denied, conflict, pending, or an error code."),
+            _query("page", {"type": "integer", "minimum": 1, "maximum": 100000}, "From 1."),
+            _query("perPage", {"type": "integer", "minimum": 1, "maximum": audit.MAX_PER_PAGE},
+                   f"Rows per page (default {audit.DEFAULT_PER_PAGE})."),
+        ],
+        "responses": {
+            "200": _ok("AuditPage", "A page of the trail."), **AUTH, **INVALID,
+            "503": _error("database_unavailable."),
+        },
+    },  # fmt: skip
     ("/openapi.json", "GET"): {
         "operationId": "openapi",
         "summary": "This document.",

@@ -207,6 +207,47 @@ mutation GreenroomTriggerRun($stack: ID!) {
 }
 """
 
+# The run as it is now, read past the response cache before an action (its state decides).
+RUN_STATE = """
+query GreenroomRunState($id: ID!, $runId: ID!) {
+  viewer { id }
+  stack(id: $id) {
+    id
+    run(id: $runId) { id type state canRetry }
+  }
+}
+"""
+
+_RUN_RESULT = "{\n    id\n    state\n    type\n  }"
+
+# action -> (operation name, document). Confirm, discard and cancel take a note, which
+# Spacelift shows on the run's history ("via Greenroom by <user>"); retry takes none.
+RUN_MUTATIONS: dict[str, tuple[str, str]] = {
+    "confirm": ("GreenroomConfirmRun", f"""
+mutation GreenroomConfirmRun($stack: ID!, $run: ID!, $note: String) {{
+  runConfirm(stack: $stack, run: $run, note: $note) {_RUN_RESULT}
+}}
+"""),
+    "discard": ("GreenroomDiscardRun", f"""
+mutation GreenroomDiscardRun($stack: ID!, $run: ID!, $note: String) {{
+  runDiscard(stack: $stack, run: $run, note: $note) {_RUN_RESULT}
+}}
+"""),
+    "cancel": ("GreenroomCancelRun", f"""
+mutation GreenroomCancelRun($stack: ID!, $run: ID!, $note: String) {{
+  runCancel(stack: $stack, run: $run, note: $note) {_RUN_RESULT}
+}}
+"""),
+    "retry": ("GreenroomRetryRun", f"""
+mutation GreenroomRetryRun($stack: ID!, $run: ID!) {{
+  runRetry(stack: $stack, run: $run) {_RUN_RESULT}
+}}
+"""),
+}  # fmt: skip
+# The mutation field each answers under.
+RUN_MUTATION_FIELDS = {"confirm": "runConfirm", "discard": "runDiscard", "cancel": "runCancel",
+                       "retry": "runRetry"}  # fmt: skip
+
 # Every document above, by operation name (a test validates each against the simulator's schema).
 ALL: dict[str, str] = {
     "GreenroomToken": TOKEN,
@@ -218,4 +259,6 @@ ALL: dict[str, str] = {
     "GreenroomRecentRuns": RECENT_RUNS_PAGE,
     "GreenroomStackBlockers": STACK_BLOCKERS,
     "GreenroomTriggerRun": TRIGGER_RUN,
+    "GreenroomRunState": RUN_STATE,
+    **dict(RUN_MUTATIONS.values()),
 }

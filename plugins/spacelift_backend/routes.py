@@ -1,41 +1,52 @@
 """The JSON API under /api/spacelift: input checked at the edge, failures mapped in one place.
 
 Every route needs credentials (the host's barrier) except /health. Read routes need the
-`spacelift.stack.read` permission, the trigger `spacelift.run.trigger` (and not `readOnly`).
+`spacelift.stack.read` permission; the trigger and the run actions need
+`spacelift.run.<action>` (and not `readOnly`), are checked against the run's current state,
+and are written to the audit trail. The admin routes are in admin.py.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
 
-from host import ApiError, PluginContext, authorize, current_principal, public_route
-from spacelift_backend import listing, openapi
+from host import (
+    ApiError,
+    PluginContext,
+    Principal,
+    authorize,
+    current_principal,
+    public_route,
+)
+from spacelift_backend import admin, listing, model, openapi
+from spacelift_backend.audit import AuditTrail
 from spacelift_backend.cache import Cached
 from spacelift_backend.config import Settings
+from spacelift_backend.connection import Connection, Connections
 from spacelift_backend.errors import SpaceliftFailure, invalid_parameter
-from spacelift_backend.model import CATEGORIES
+from spacelift_backend.model import CATEGORIES, RUN_ACTIONS, iso
+from spacelift_backend.params import (
+    MAX_TEXT,
+    arg,
+    check_run_id,
+    check_stack_id,
+    choice_arg,
+    int_arg,
+    text_arg,
+)
 from spacelift_backend.service import SpaceliftService
+from spacelift_backend.settings_store import SettingsStore
 
 READ = "spacelift.stack.read"
 TRIGGER = "spacelift.run.trigger"
 
-STACK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-RUN_ID = re.compile(r"[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}")  # a ULID
 # One token of `state`: a state name (any case) or a category name.
 STATE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
 RUN_TYPES = ("TRACKED", "PROPOSED", "TASK")
-MAX_TEXT = 200
-
-
-def iso(ts: float | None) -> str | None:
-    """Unix seconds as ISO 8601 UTC ("2026-01-31T12:00:00.000Z"): the times Greenroom adds."""
-    if ts is None:
-        return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def freshness(*answers: Cached) -> dict[str, Any]:
@@ -50,58 +61,10 @@ def freshness(*answers: Cached) -> dict[str, Any]:
     return out
 
 
-# -- parameters ------------------------------------------------------------------------------
-# Free-text filters (state, label, space, q) treat an empty value as "no filter"; every other
-# parameter is absent or valid. The same rules are written as schemas in openapi.py.
-
-
-def _arg(name: str) -> str | None:
-    return request.args.get(name)
-
-
-def _text_arg(name: str) -> str | None:
-    value = _arg(name)
-    if value is not None and len(value) > MAX_TEXT:
-        raise invalid_parameter(name, f"must be at most {MAX_TEXT} characters long")
-    return value or None
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    value = _arg(name)
-    if value is None:
-        return default
-    if not re.fullmatch(r"[0-9]{1,9}", value) or not low <= int(value) <= high:
-        raise invalid_parameter(name, f"must be a whole number from {low} to {high}")
-    return int(value)
-
-
-def _choice_arg(name: str, choices: tuple[str, ...], default: str) -> str:
-    value = _arg(name)
-    if value is None:
-        return default
-    if value not in choices:
-        raise invalid_parameter(name, f"must be one of {', '.join(choices)}")
-    return value
-
-
-def _stack_id(value: str) -> str:
-    if not STACK_ID.fullmatch(value):
-        raise invalid_parameter(
-            "stackId", "must be a Spacelift stack id (letters, digits, '-', '_' and '.')"
-        )
-    return value
-
-
-def _run_id(name: str, value: str) -> str:
-    if not RUN_ID.fullmatch(value):
-        raise invalid_parameter(name, "must be a Spacelift run id (a 26-character ULID)")
-    return value.upper()
-
-
 def stack_filter() -> listing.StackFilter:
     """The /stacks query string, checked: every problem names its parameter."""
     states: set[str] = set()
-    for raw in (_text_arg("state") or "").split(","):
+    for raw in (text_arg("state") or "").split(","):
         token = raw.strip(" ")
         if not token:
             continue
@@ -116,26 +79,37 @@ def stack_filter() -> listing.StackFilter:
     labels = [v for v in request.args.getlist("label") if v]
     if any(len(v) > MAX_TEXT for v in labels):
         raise invalid_parameter("label", f"must be at most {MAX_TEXT} characters long")
-    locked = _choice_arg("locked", ("true", "false"), "")
+    locked = choice_arg("locked", ("true", "false"), "")
     return listing.StackFilter(
         states=frozenset(states),
         labels=tuple(labels),
-        space=_text_arg("space"),
-        q=_text_arg("q"),
+        space=text_arg("space"),
+        q=text_arg("q"),
         locked={"true": True, "false": False}.get(locked),
-        sort=_choice_arg("sort", listing.SORTS, "name"),
-        page=_int_arg("page", 1, 1, 100_000),
-        per_page=_int_arg("perPage", listing.DEFAULT_PER_PAGE, 1, listing.MAX_PER_PAGE),
+        sort=choice_arg("sort", listing.SORTS, "name"),
+        page=int_arg("page", 1, 1, 100_000),
+        per_page=int_arg("perPage", listing.DEFAULT_PER_PAGE, 1, listing.MAX_PER_PAGE),
     )
 
 
 # -- the blueprint ---------------------------------------------------------------------------
 
 
+def note_for(principal: Principal) -> str:
+    """The note Spacelift shows on the run's history, naming the portal user."""
+    if principal.kind == "service":
+        return f"via Greenroom by service {principal.name}"
+    if principal.label != principal.name:
+        return f"via Greenroom by {principal.label} ({principal.name})"
+    return f"via Greenroom by {principal.name}"
+
+
 def create_blueprint(ctx: PluginContext) -> Blueprint:
-    """The backend's routes over one SpaceliftService (built from ctx's config and services)."""
-    settings = Settings.from_config(ctx.config)
-    service = SpaceliftService(settings, ctx.cache, ctx.http, ctx.logger)
+    """The backend's routes over the connection in effect (saved settings over app-config)."""
+    assert ctx.db is not None
+    connections = Connections(ctx, Settings.from_config(ctx.config), SettingsStore(ctx.db))
+    connections.warm()
+    audit = AuditTrail(ctx.db, ctx.logger)
     prefix = f"/api/{ctx.id}"
     bp = Blueprint("spacelift_api", __name__)
 
@@ -147,9 +121,37 @@ def create_blueprint(ctx: PluginContext) -> Blueprint:
         if not authorize(current_principal(), action, resource):
             raise ApiError(403, "forbidden", f"you are not allowed to take the action {action}")
 
-    def may_trigger(stack_id: str | None = None) -> bool:
+    def current() -> tuple[Connection, SpaceliftService]:
+        connection = connections.current()
+        return connection, connections.service(connection)
+
+    def may_trigger(connection: Connection, stack_id: str | None = None) -> bool:
         resource = {"stackId": stack_id} if stack_id else None
-        return not settings.read_only and authorize(current_principal(), TRIGGER, resource)
+        return not connection.settings.read_only and authorize(current_principal(), TRIGGER, resource)
+
+    def refuse_if_read_only(connection: Connection, what: str) -> None:
+        if connection.settings.read_only:
+            raise ApiError(
+                403,
+                "spacelift_read_only",
+                f"{what} is disabled: the Spacelift plugin is in read-only mode "
+                "(spacelift.readOnly, or Read-only on the administration page)",
+            )
+
+    def with_actions(connection: Connection, stack_id: str, run: dict[str, Any]) -> dict[str, Any]:
+        """The run, copied, with the actions this caller may take on it now: allowed by its
+        state, by the permission policy, and not in read-only mode. Computed per request,
+        after the shared cache, which holds only what every viewer sees."""
+        actions: list[str] = []
+        if not connection.settings.read_only:
+            principal = current_principal()
+            resource = {"stackId": stack_id, "runId": run.get("id")}
+            can_retry = run.get("canRetry") if "canRetry" in run else None  # detail only
+            for action in RUN_ACTIONS:
+                allowed = model.action_allowed(action, run.get("state"), run.get("type"), can_retry)
+                if allowed and authorize(principal, f"spacelift.run.{action}", resource):
+                    actions.append(action)
+        return {**run, "actions": actions}
 
     @bp.get("/health")
     @public_route
@@ -159,7 +161,9 @@ def create_blueprint(ctx: PluginContext) -> Blueprint:
     @bp.get("/status")
     def status() -> Any:
         require(READ)
+        connection, service = current()
         out = service.status()
+        out["source"] = connection.source
         out["lastSuccessAt"] = iso(out["lastSuccessAt"])
         out["tokenExpiresAt"] = iso(out["tokenExpiresAt"])
         if out["lastError"] is not None:
@@ -169,18 +173,20 @@ def create_blueprint(ctx: PluginContext) -> Blueprint:
     @bp.get("/stacks")
     def stacks() -> Any:
         require(READ)
+        connection, service = current()
         service.ensure_configured()
         wanted = stack_filter()
         answer = service.stacks()
         return {
             **listing.select(answer.data, wanted),
             **freshness(answer),
-            "canTrigger": may_trigger(),
+            "canTrigger": may_trigger(connection),
         }
 
     @bp.get("/summary")
     def summary() -> Any:
         require(READ)
+        _connection, service = current()
         stacks = service.stacks()
         runs = service.recent_runs()
         return {
@@ -194,44 +200,76 @@ def create_blueprint(ctx: PluginContext) -> Blueprint:
     @bp.get("/stacks/<stack_id>")
     def stack(stack_id: str) -> Any:
         require(READ, {"stackId": stack_id})
+        connection, service = current()
         service.ensure_configured()
-        answer = service.stack(_stack_id(stack_id))
-        return {**answer.data, **freshness(answer), "canTrigger": may_trigger(stack_id)}
+        answer = service.stack(check_stack_id(stack_id))
+        return {**answer.data, **freshness(answer), "canTrigger": may_trigger(connection, stack_id)}
 
     @bp.get("/stacks/<stack_id>/runs")
     def runs(stack_id: str) -> Any:
         require(READ, {"stackId": stack_id})
+        connection, service = current()
         service.ensure_configured()
-        stack_id = _stack_id(stack_id)
-        run_type = _choice_arg("type", RUN_TYPES, "TRACKED")
-        before = _arg("before")
-        answer = service.runs(stack_id, run_type, None if before is None else _run_id("before", before))
-        return {**answer.data, "type": run_type, **freshness(answer)}
+        stack_id = check_stack_id(stack_id)
+        run_type = choice_arg("type", RUN_TYPES, "TRACKED")
+        before = arg("before")
+        answer = service.runs(stack_id, run_type, None if before is None else check_run_id("before", before))
+        items = [with_actions(connection, stack_id, item) for item in answer.data["items"]]
+        return {**answer.data, "items": items, "type": run_type, **freshness(answer)}
 
     @bp.get("/stacks/<stack_id>/runs/<run_id>")
     def run(stack_id: str, run_id: str) -> Any:
         require(READ, {"stackId": stack_id})
+        connection, service = current()
         service.ensure_configured()
-        answer = service.run(_stack_id(stack_id), _run_id("runId", run_id))
-        return {**answer.data, **freshness(answer)}
+        answer = service.run(check_stack_id(stack_id), check_run_id("runId", run_id))
+        return {**with_actions(connection, stack_id, answer.data), **freshness(answer)}
 
     @bp.post("/stacks/<stack_id>/trigger")
     def trigger(stack_id: str) -> Any:
-        service.ensure_configured()
-        if settings.read_only:
-            raise ApiError(
-                403,
-                "spacelift_read_only",
-                "triggering runs is disabled: the Spacelift plugin is in read-only mode "
-                "(spacelift.readOnly)",
-            )
-        require(TRIGGER, {"stackId": stack_id})
-        result = service.trigger(_stack_id(stack_id))
+        principal = current_principal()
+        with audit.record("trigger", principal, stack=stack_id) as entry:
+            require(TRIGGER, {"stackId": stack_id})
+            connection, service = current()
+            service.ensure_configured()
+            refuse_if_read_only(connection, "triggering runs")
+            result = service.trigger(check_stack_id(stack_id), before_call=entry.start)
+            entry.finish("ok", spacelift_run=result["id"], detail=f"new run is {result['state']}")
         ctx.logger.info(
             "spacelift run %s triggered on stack %s by %s",
-            result["id"], stack_id, current_principal().id,  # type: ignore[union-attr]
+            result["id"], stack_id, principal.id,  # type: ignore[union-attr]
         )
         return result
+
+    def run_action(stack_id: str, run_id: str, action: str) -> Any:
+        principal = current_principal()
+        assert principal is not None  # the barrier lets no anonymous caller here
+        with audit.record(action, principal, stack=stack_id, run=run_id) as entry:
+            require(f"spacelift.run.{action}", {"stackId": stack_id, "runId": run_id})
+            connection, service = current()
+            service.ensure_configured()
+            refuse_if_read_only(connection, f"{action} on runs")
+            stack_id = check_stack_id(stack_id)
+            entry.run = run_id = check_run_id("runId", run_id)
+            result = service.run_action(
+                action, stack_id, run_id, note_for(principal), before_call=entry.start
+            )
+            entry.finish("ok", spacelift_run=result["id"], detail=f"run is {result['state']}")
+        ctx.logger.info(
+            "spacelift %s of run %s on stack %s by %s: %s",
+            action, run_id, stack_id, principal.id, result["state"],
+        )  # fmt: skip
+        return result
+
+    for action in RUN_ACTIONS:
+        bp.add_url_rule(
+            f"/stacks/<stack_id>/runs/<run_id>/{action}",
+            endpoint=f"{action}_run",
+            view_func=functools.partial(run_action, action=action),
+            methods=["POST"],
+        )
+
+    admin.register(bp, ctx, connections, audit, require)
 
     @bp.get("/openapi.json")
     def openapi_document() -> Any:

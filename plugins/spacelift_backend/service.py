@@ -20,7 +20,7 @@ from spacelift_backend.cache import Cached, ResponseCache
 from spacelift_backend.client import SpaceliftClient
 from spacelift_backend.config import Settings
 from spacelift_backend.errors import SpaceliftFailure, not_configured
-from spacelift_backend.token_manager import TokenManager
+from spacelift_backend.token_manager import Token, TokenManager
 
 # How long the run statistics of /summary are reused: they change slowly, and one fetch reads
 # the first page of runs of every stack.
@@ -29,6 +29,10 @@ RUN_STATS_TTL = 60.0
 STATUS_SUCCESS = "status:last-success"
 STATUS_ERROR = "status:last-error"
 STATUS_TTL = 7 * 24 * 3600
+
+
+def _nothing() -> None:
+    return None
 
 
 class SpaceliftService:
@@ -84,8 +88,9 @@ class SpaceliftService:
             try:
                 result = fetch()
             except SpaceliftFailure as exc:
-                if exc.kind == "not_found":
-                    self._record_success()  # Spacelift answered; the thing is just not there
+                if exc.kind in ("not_found", "conflict", "run_state"):
+                    # Spacelift answered: the thing is just not there, or not in that state.
+                    self._record_success()
                 else:
                     self._record_failure(exc)
                 raise
@@ -172,9 +177,7 @@ class SpaceliftService:
                 raise _no_stack(stack_id)
             run = raw.get("run")
             if run is None:
-                raise SpaceliftFailure(
-                    "not_found", f"stack {stack_id!r} has no run {run_id!r}"
-                )
+                raise _no_run(stack_id, run_id)
             return model.run_detail(run, stack_id, str(raw.get("name") or stack_id), links)
 
         return responses.get("run", variables, self._guarded(fetch))
@@ -207,9 +210,10 @@ class SpaceliftService:
 
     # -- actions -----------------------------------------------------------------------------
 
-    def trigger(self, stack_id: str) -> dict[str, Any]:
-        """Start a tracked run; the stack's cached answers are due for a refetch at once."""
-        client, responses, links = self._ready()
+    def trigger(self, stack_id: str, before_call: Callable[[], None] = _nothing) -> dict[str, Any]:
+        """Start a tracked run; the stack's cached answers are due for a refetch at once.
+        `before_call` runs just before the mutation is sent (the audit trail's pending row)."""
+        client, _responses, links = self._ready()
 
         def call() -> dict[str, Any]:
             try:
@@ -224,13 +228,99 @@ class SpaceliftService:
             run = data.get("runTrigger")
             if not isinstance(run, dict) or not run.get("id"):
                 raise SpaceliftFailure("upstream", "Spacelift did not return the new run")
-            return model.trigger_result(run, stack_id, links)
+            return model.run_result(run, stack_id, links)
 
+        before_call()
         result = self._guarded(call)()
+        self._invalidate(stack_id, "TRACKED")
+        return result
+
+    def run_state(self, stack_id: str, run_id: str) -> dict[str, Any]:
+        """The run's id, type, state and canRetry as they are now: past the response cache,
+        because an action is decided on it."""
+        client, _responses, _links = self._ready()
+
+        def fetch() -> dict[str, Any]:
+            data = client.query("GreenroomRunState", queries.RUN_STATE, {"id": stack_id, "runId": run_id})
+            stack = data.get("stack")
+            if stack is None:
+                raise _no_stack(stack_id)
+            run = stack.get("run")
+            if not isinstance(run, dict):
+                raise _no_run(stack_id, run_id)
+            return run
+
+        return self._guarded(fetch)()
+
+    def run_action(
+        self,
+        action: str,
+        stack_id: str,
+        run_id: str,
+        note: str | None,
+        before_call: Callable[[], None] = _nothing,
+    ) -> dict[str, Any]:
+        """Confirm, discard, cancel or retry a run, if its current state allows it (else the
+        `run_state` 409 naming the state). Answers the run (retry: the new run)."""
+        client, _responses, links = self._ready()
+        run = self.run_state(stack_id, run_id)
+        self._check_state(action, run_id, run)
+        operation, document = queries.RUN_MUTATIONS[action]
+        variables: dict[str, Any] = {"stack": stack_id, "run": run_id}
+        if action != "retry":
+            variables["note"] = note
+
+        def call() -> dict[str, Any]:
+            try:
+                data = client.mutate(operation, document, variables)
+            except SpaceliftFailure as exc:
+                if exc.kind == "not_found":
+                    raise _no_run(stack_id, run_id) from None
+                if exc.kind == "upstream":
+                    # Refused: if the run moved on since we read it, say so in our words.
+                    self._check_state(action, run_id, self._state_or(run, stack_id, run_id))
+                    if action == "retry":
+                        reason = self._refusal_reason(stack_id)
+                        if reason is not None:
+                            raise SpaceliftFailure("conflict", f"{reason} ({exc.message})") from None
+                raise
+            answer = data.get(queries.RUN_MUTATION_FIELDS[action])
+            if not isinstance(answer, dict) or not answer.get("id"):
+                raise SpaceliftFailure("upstream", f"Spacelift did not return the run ({action})")
+            return model.run_result(answer, stack_id, links)
+
+        before_call()
+        try:
+            return self._guarded(call)()
+        finally:
+            # Whatever happened, the run and its lists are due for a refetch.
+            self._invalidate(stack_id, str(run.get("type") or "TRACKED"), run_id)
+
+    def _check_state(self, action: str, run_id: str, run: dict[str, Any]) -> None:
+        state, run_type = run.get("state"), run.get("type")
+        can_retry = run.get("canRetry") if isinstance(run.get("canRetry"), bool) else None
+        if not model.action_allowed(action, state, run_type, can_retry):
+            raise SpaceliftFailure(
+                "run_state", model.state_conflict(action, run_id, state, run_type),
+                state=state, allowedStates=sorted(model.ACTION_STATES[action]),
+            )  # fmt: skip
+
+    def _state_or(self, known: dict[str, Any], stack_id: str, run_id: str) -> dict[str, Any]:
+        try:
+            return self.run_state(stack_id, run_id)
+        except SpaceliftFailure:
+            return known
+
+    def _invalidate(self, stack_id: str, run_type: str, run_id: str | None = None) -> None:
+        """After an action: the stack list, the stack, its newest runs of the run's kind and
+        the run are fetched again on their next read (kept meanwhile as the last good answer)."""
+        _client, responses, _links = self._ready()
+        list_type = run_type if run_type in queries.RUN_LISTS else "TRACKED"  # DESTROY: tracked
         responses.invalidate("stacks")
         responses.invalidate("stack", {"id": stack_id})
-        responses.invalidate("runs", {"id": stack_id, "before": None, "type": "TRACKED"})
-        return result
+        responses.invalidate("runs", {"id": stack_id, "before": None, "type": list_type})
+        if run_id is not None:
+            responses.invalidate("run", {"id": stack_id, "runId": run_id})
 
     def _refusal_reason(self, stack_id: str) -> str | None:
         """Why Spacelift may have refused an action on the stack: disabled, or locked by
@@ -300,3 +390,43 @@ def _no_stack(stack_id: str) -> SpaceliftFailure:
     return SpaceliftFailure(
         "not_found", f"no stack {stack_id!r} in Spacelift (or the API key cannot see it)"
     )
+
+
+def _no_run(stack_id: str, run_id: str) -> SpaceliftFailure:
+    return SpaceliftFailure("not_found", f"stack {stack_id!r} has no run {run_id!r}")
+
+
+class _SingleUseTokens:
+    """The token of one connection test: exchanged on demand, never shared or cached."""
+
+    def __init__(self, exchange: Callable[[], Token]):
+        self.exchange = exchange
+        self.token: Token | None = None
+
+    def get(self) -> Token:
+        if self.token is None:
+            self.token = self.exchange()
+        return self.token
+
+    def drop(self, token: Token) -> None:
+        self.token = None
+
+    def status(self) -> dict[str, Any] | None:
+        return None
+
+
+def check_connection(
+    settings: Settings, http: requests.Session, logger: logging.Logger
+) -> dict[str, Any]:
+    """Exchange the key of `settings` for a token and ask `viewer`, touching no shared cache:
+    `{"ok": true, "viewer": {id, name}}`, or `{"ok": false, "error": {code, message, hint}}`."""
+    client = SpaceliftClient(settings, http, logger, _SingleUseTokens)  # type: ignore[arg-type]
+    try:
+        data = client.query("GreenroomViewer", queries.VIEWER)
+    except SpaceliftFailure as exc:
+        return {"ok": False, "error": exc.as_dict()}
+    except (KeyError, TypeError, AttributeError, ValueError):
+        failure = SpaceliftFailure("upstream", "Spacelift sent an answer of an unexpected shape")
+        return {"ok": False, "error": failure.as_dict()}
+    viewer = data.get("viewer") or {}
+    return {"ok": True, "viewer": {"id": viewer.get("id"), "name": viewer.get("name")}}
