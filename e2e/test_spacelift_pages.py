@@ -104,7 +104,7 @@ def test_trigger_asks_first_then_shows_the_new_run(page: Page):
         assert env.sim_stats()["operations"].get("runTrigger", 0) == 0  # cancel triggers nothing
         page.get_by_role("link", name="Trigger run").click()
         dialog.get_by_role("button", name="Trigger run").click()
-        notice = page.locator("[data-trigger-notice]")
+        notice = page.locator("[data-notice]")
         expect(notice).to_contain_text(re.compile(r"Run \w+ \(QUEUED\) triggered"))
         run_id = re.search(r"Run (\w+)", notice.inner_text()).group(1)
         expect(notice.get_by_role("link", name="Open the run")).to_have_attribute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from host import FrontendPlugin, NavItem, hookimpl
+from spacelift_frontend.admin_views import make_admin_blueprint
 from spacelift_frontend.views import make_blueprint
 
 
@@ -24,5 +25,7 @@ def register_frontend_plugins(host: Any) -> list[FrontendPlugin]:
                 ),
             ),
             backend="spacelift",
+            admin_setup=make_admin_blueprint,
+            admin_title="Spacelift connection",
         )
     ]

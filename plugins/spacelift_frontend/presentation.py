@@ -148,3 +148,101 @@ def timeline(history: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
             length, ongoing = None, True
         out.append({**item, "duration": length, "ongoing": ongoing})
     return out
+
+
+# -- run actions -------------------------------------------------------------------------------
+
+ACTION_LABELS = {"confirm": "Confirm", "discard": "Discard", "cancel": "Cancel run", "retry": "Retry"}
+# Accessible names of the buttons: "<name> <run id>", unique in a table of runs.
+ACTION_NAMES = {"confirm": "Confirm run", "discard": "Discard run", "cancel": "Cancel run",
+                "retry": "Retry run"}  # fmt: skip
+ACTION_TITLES = {
+    "confirm": "Confirm this run?",
+    "discard": "Discard this run?",
+    "cancel": "Cancel this run?",
+    "retry": "Retry this run?",
+}
+# After the no-JavaScript form: the notice on the run page.
+ACTION_DONE = {
+    "confirm": "Run confirmed: Spacelift applies its plan now.",
+    "discard": "Run discarded: nothing was applied.",
+    "cancel": "Run canceled before it started.",
+    "retry": "A new run started: this is the retry.",
+}
+
+
+def action_text(action: str, run: Mapping[str, Any], stack_name: str) -> str:
+    """What will happen, in the confirmation dialog and on the no-JavaScript page."""
+    run_id = run.get("id")
+    if action == "confirm":
+        return (f"Spacelift applies the planned changes of run {run_id} to the stack {stack_name}: "
+                "the infrastructure changes as planned.")  # fmt: skip
+    if action == "discard":
+        if run.get("state") == "UNCONFIRMED":
+            return (f"The plan of run {run_id} is thrown away and nothing is applied to "
+                    f"{stack_name}. The next run on the stack can start.")  # fmt: skip
+        return f"Run {run_id} leaves the queue of {stack_name} without running (DISCARDED)."
+    if action == "cancel":
+        return f"Run {run_id} is removed from the queue of {stack_name} before it starts (CANCELED)."
+    commit = run.get("commit") or {}
+    on = f" on commit {short_hash(commit.get('hash'))}" if commit.get("hash") else ""
+    return (f"A new {str(run.get('type') or 'tracked').lower()} run of the stack {stack_name} "
+            f"starts{on}, like run {run_id}; this run stays as it is.")  # fmt: skip
+
+
+def commit_text(run: Mapping[str, Any]) -> str:
+    commit = run.get("commit") or {}
+    if not commit.get("hash"):
+        return ""
+    message = cut(commit.get("message"), 80)
+    return f"{short_hash(commit.get('hash'))} {message}".strip()
+
+
+def not_offered(action: str, run: Mapping[str, Any]) -> str:
+    """Why the no-JavaScript page offers no button."""
+    return (f"You cannot {action} this run now: it is {run.get('state')}, or you are not allowed "
+            "to, or the plugin is read-only.")  # fmt: skip
+
+
+# -- the audit trail ---------------------------------------------------------------------------
+
+AUDIT_ACTIONS = ("trigger", "confirm", "discard", "cancel", "retry",
+                 "settings.update", "settings.revert", "settings.test")  # fmt: skip
+AUDIT_RESULTS = ("ok", "denied", "conflict", "pending")
+AUDIT_PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class AuditFilters:
+    """The audit page's filters, as they live in its URL query."""
+
+    user: str = ""
+    action: str = ""
+    stack: str = ""
+    result: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> AuditFilters:
+        action = args.get("action", "")
+        try:
+            page = max(1, min(100_000, int(args.get("page", "1"))))
+        except ValueError:
+            page = 1
+        return cls(
+            user=args.get("user", "").strip()[:200],
+            action=action if action in AUDIT_ACTIONS else "",
+            stack=args.get("stack", "").strip()[:200],
+            result=args.get("result", "").strip()[:200],
+            page=page,
+        )
+
+    def backend_params(self) -> dict[str, Any]:
+        params = {"user": self.user, "action": self.action, "stack": self.stack,
+                  "result": self.result, "page": self.page, "perPage": AUDIT_PER_PAGE}  # fmt: skip
+        return {k: v for k, v in params.items() if v not in ("", None)}
+
+    def query(self, **changes: Any) -> str:
+        values = {"user": self.user, "action": self.action, "stack": self.stack,
+                  "result": self.result, "page": self.page, **changes}  # fmt: skip
+        return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})

@@ -1,5 +1,10 @@
 """The Spacelift pages. Every page and fragment reads the backend's JSON API through `ctx.api`;
-each view has one template, used for the first paint and for the live region's polls."""
+each view has one template, used for the first paint and for the live region's polls.
+
+Whether Spacelift is configured, read-only, and what the user may do is the backend's word
+(`spacelift_not_configured`, `canTrigger`, each run's `actions`): a connection saved on the
+administration page changes all three without a restart.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from host import ApiResponse, PluginContext, fragment_response
 from spacelift_frontend import presentation as p
 
 BACKEND = "spacelift"
+NOT_CONFIGURED = "spacelift_not_configured"
 
 
 def make_blueprint(ctx: PluginContext) -> Blueprint:
@@ -20,34 +26,30 @@ def make_blueprint(ctx: PluginContext) -> Blueprint:
     def interval() -> int:
         return int(ctx.config.get("pollIntervalSeconds") or 10)
 
-    def read_only() -> bool:
-        return bool(ctx.config.get("readOnly"))
-
-    def may_trigger() -> bool:
-        return not read_only() and ctx.authorize("spacelift.run.trigger")
-
-    def configured() -> bool:
-        return bool(ctx.config.get("hostUrl"))
-
     def common() -> dict[str, Any]:
-        return {"p": p, "interval": interval(), "may_trigger": may_trigger(), "read_only": read_only()}
+        return {"p": p, "interval": interval()}
+
+    def not_configured_page() -> Any:
+        return render_template("spacelift/not_configured.html", **common()), 503
 
     # -- overview ----------------------------------------------------------------------------
 
     def overview_data(filters: p.Filters) -> dict[str, Any]:
         answer = ctx.api.get(BACKEND, "/stacks", params=filters.backend_params())
-        return {"answer": answer, "data": answer.json if answer.ok else None,
-                "error": _error(answer), "filters": filters}  # fmt: skip
+        data = answer.json if answer.ok else None
+        return {"answer": answer, "data": data, "error": _error(answer), "filters": filters,
+                "may_trigger": bool(data and data.get("canTrigger"))}  # fmt: skip
 
     @bp.get("/")
     def overview() -> Any:
-        if not configured():
-            return render_template("spacelift/not_configured.html", **common()), 503
         filters = p.Filters.from_args(request.args)
+        view = overview_data(filters)
+        if _not_configured(view["answer"]):
+            return not_configured_page()
         return render_template(
             "spacelift/overview.html",
             fragment_url=url_for("spacelift.overview_fragment") + _qs(filters.query()),
-            **overview_data(filters),
+            **view,
             **common(),
         )
 
@@ -69,14 +71,15 @@ def make_blueprint(ctx: PluginContext) -> Blueprint:
             "runs": runs.json if runs is not None and runs.ok else None,
             "before": before,
             "error": _error(failed) if failed is not None else _stale(stack),
+            "may_trigger": bool(stack.ok and stack.json.get("canTrigger")),
         }
 
     @bp.get("/stacks/<stack_id>")
     def stack_page(stack_id: str) -> Any:
-        if not configured():
-            return render_template("spacelift/not_configured.html", **common()), 503
         before = request.args.get("before") or None
         view = stack_data(stack_id, before)
+        if _not_configured(view["answer"]):
+            return not_configured_page()
         if view["answer"].status == 404:
             abort(404, description=f"There is no stack {stack_id!r} in Spacelift.")
         fragment_url = url_for("spacelift.stack_fragment", stack_id=stack_id) + _qs(
@@ -92,8 +95,11 @@ def make_blueprint(ctx: PluginContext) -> Blueprint:
 
     # -- run ---------------------------------------------------------------------------------
 
+    def run_path(stack_id: str, run_id: str) -> str:
+        return f"/stacks/{quote(stack_id, safe='')}/runs/{quote(run_id, safe='')}"
+
     def run_data(stack_id: str, run_id: str) -> dict[str, Any]:
-        answer = ctx.api.get(BACKEND, f"/stacks/{quote(stack_id, safe='')}/runs/{quote(run_id, safe='')}")
+        answer = ctx.api.get(BACKEND, run_path(stack_id, run_id))
         run = answer.json if answer.ok else None
         return {
             "answer": answer,
@@ -104,44 +110,93 @@ def make_blueprint(ctx: PluginContext) -> Blueprint:
 
     @bp.get("/stacks/<stack_id>/runs/<run_id>")
     def run_page(stack_id: str, run_id: str) -> Any:
-        if not configured():
-            return render_template("spacelift/not_configured.html", **common()), 503
         view = run_data(stack_id, run_id)
+        if _not_configured(view["answer"]):
+            return not_configured_page()
         if view["answer"].status == 404:
             abort(404, description=f"There is no run {run_id!r} on the stack {stack_id!r}.")
+        done = request.args.get("done")
         return render_template(
             "spacelift/run.html", stack_id=stack_id, run_id=run_id,
             fragment_url=url_for("spacelift.run_fragment", stack_id=stack_id, run_id=run_id),
-            **view, **common(),
+            done=p.ACTION_DONE.get(done or ""), **view, **common(),
         )  # fmt: skip
 
     @bp.get("/fragments/stacks/<stack_id>/runs/<run_id>")
     def run_fragment(stack_id: str, run_id: str) -> Any:
-        return _fragment("spacelift/_timeline.html", run_data(stack_id, run_id), **common())
+        view = run_data(stack_id, run_id)
+        return _fragment("spacelift/_timeline.html", view, stack_id=stack_id, **common())
 
-    # -- trigger (the no-JavaScript path; spacelift.js uses a dialog and the API) ------------
+    # -- actions: the no-JavaScript path (spacelift.js uses a dialog and the API) -------------
 
     @bp.route("/stacks/<stack_id>/trigger", methods=["GET", "POST"])
     def trigger(stack_id: str) -> Any:
-        if not may_trigger():
-            abort(403, description="Triggering runs is not allowed here (read-only mode or permissions).")
         stack = ctx.api.get(BACKEND, f"/stacks/{quote(stack_id, safe='')}")
+        if _not_configured(stack):
+            return not_configured_page()
         if stack.status == 404:
             abort(404, description=f"There is no stack {stack_id!r} in Spacelift.")
-        error = None
+        if not (stack.ok and stack.json.get("canTrigger")):
+            abort(403, description="Triggering runs is not allowed here (read-only mode or permissions).")
+        error, status = None, 200
         if request.method == "POST":
             answer = ctx.api.post(BACKEND, f"/stacks/{quote(stack_id, safe='')}/trigger")
             if answer.ok:
                 return redirect(url_for("spacelift.run_page", stack_id=stack_id, run_id=answer.json["id"]))
-            error = _error(answer)
-        return render_template("spacelift/trigger.html", stack=stack.json if stack.ok else {"id": stack_id},
-                               stack_id=stack_id, error=error, **common())  # fmt: skip
+            error, status = _error(answer), answer.status
+        return render_template("spacelift/trigger.html", stack=stack.json, stack_id=stack_id,
+                               error=error, **common()), status  # fmt: skip
+
+    @bp.route("/stacks/<stack_id>/runs/<run_id>/<any(confirm, discard, cancel, retry):action>",
+              methods=["GET", "POST"])  # fmt: skip
+    def run_action(stack_id: str, run_id: str, action: str) -> Any:
+        answer = ctx.api.get(BACKEND, run_path(stack_id, run_id))
+        if _not_configured(answer):
+            return not_configured_page()
+        if answer.status == 404:
+            abort(404, description=f"There is no run {run_id!r} on the stack {stack_id!r}.")
+        run = answer.json if answer.ok else None
+        error, status = (_error(answer), answer.status) if run is None else (None, 200)
+        if request.method == "POST":
+            done = ctx.api.post(BACKEND, run_path(stack_id, run_id) + f"/{action}")
+            if done.ok:
+                target = done.json["id"] if action == "retry" else run_id
+                return redirect(url_for("spacelift.run_page", stack_id=stack_id,
+                                        run_id=target, done=action))  # fmt: skip
+            error, status = _error(done), done.status
+        elif run is not None and action not in run.get("actions", []):
+            error = {"message": p.not_offered(action, run)}
+            status = 409
+        return render_template("spacelift/run_action.html", stack_id=stack_id, run_id=run_id,
+                               run=run, action=action, error=error, **common()), status  # fmt: skip
+
+    # -- the audit trail (admins) ------------------------------------------------------------
+
+    @bp.get("/audit")
+    def audit() -> Any:
+        if not ctx.authorize("host.admin"):
+            abort(403, description="Only admins may read the audit trail.")
+        filters = p.AuditFilters.from_args(request.args)
+        answer = ctx.api.get(BACKEND, "/audit", params=filters.backend_params())
+        if answer.status == 403:
+            abort(403, description="Only admins may read the audit trail.")
+        data = answer.json if answer.ok else None
+        pages = max(1, -(-data["total"] // data["perPage"])) if data else 1
+        return render_template("spacelift/audit.html", data=data, error=_error(answer),
+                               filters=filters, pages=pages,
+                               **common()), (200 if answer.ok else answer.status)  # fmt: skip
 
     return bp
 
 
 def _qs(query: str) -> str:
     return f"?{query}" if query else ""
+
+
+def _not_configured(answer: ApiResponse) -> bool:
+    """The backend's word: neither app-config.yaml nor the administration page gives a
+    connection."""
+    return answer.status == 503 and (answer.error or {}).get("code") == NOT_CONFIGURED
 
 
 def _error(answer: ApiResponse) -> dict[str, Any] | None:
