@@ -9,6 +9,7 @@ from typing import Any
 
 import requests
 from flask import Flask
+from werkzeug.security import generate_password_hash
 
 import spacelift_backend.plugin as backend_plugin
 import spacelift_frontend.plugin as frontend_plugin
@@ -46,6 +47,24 @@ BASE_CONFIG: dict[str, Any] = {
     # The test's service token may act; the guest is an admin (host.testing's default).
     "permission": {"rules": [{"subjects": ["e2e"], "allow": ["spacelift.*"]}]},
 }
+
+
+PASSWORD = "e2e correct horse"
+_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")  # cheap: not under test
+
+# Password users for permission tests: a viewer, a user allowed to trigger only, an admin (by
+# group). Rules exist, so users read and need a rule for the rest; the e2e token keeps its rule.
+TEAM: dict[str, Any] = {
+    "auth": {"providers": {"password": {"users": {
+        "vic": {"passwordHash": _HASH, "displayName": "Vic Viewer"},
+        "tara": {"passwordHash": _HASH, "displayName": "Tara Trigger"},
+        "ada": {"passwordHash": _HASH, "groups": ["platform"], "displayName": "Ada Admin"},
+    }}}},
+    "permission": {"admins": ["group:platform"], "rules": [
+        {"subjects": ["e2e"], "allow": ["spacelift.*"]},
+        {"users": ["tara"], "allow": ["spacelift.run.trigger"]},
+    ]},
+}  # fmt: skip
 
 
 def spacelift_config(sim: ServerHandle, **spacelift: Any) -> dict[str, Any]:
