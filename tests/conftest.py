@@ -58,3 +58,24 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/test.sqlite3"
     return request.getfixturevalue("postgres_server").url
+
+
+@pytest.fixture(scope="module")
+def sim():
+    """A still simulated Spacelift of 20 stacks on loopback, one per test module.
+
+    A module that needs another world defines its own `sim` fixture.
+    """
+    from spacelift_backend_support import running_sim
+
+    with running_sim() as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_sim(sim):
+    """The simulator back to its seeded world with clean counters before a test, and no fault
+    or changed key after it. Modules use it with `pytestmark = pytest.mark.usefixtures(...)`."""
+    sim.reset()
+    yield sim
+    sim.restore()

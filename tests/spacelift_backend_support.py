@@ -68,6 +68,12 @@ class Sim:
         requests.post(self.url + "/_sim/reset", timeout=5).raise_for_status()
         self.reset_stats()
 
+    def restore(self) -> None:
+        """Undo what a test may have changed: a fault, or the simulator's key."""
+        self.fault("none")
+        self.world.tokens.key_id = DEFAULT_KEY_ID
+        self.world.tokens.key_secret = DEFAULT_KEY_SECRET
+
     def upsert(self, **fields: Any) -> dict[str, Any]:
         response = requests.post(self.url + "/_sim/stacks", json=fields, timeout=5)
         response.raise_for_status()

@@ -9,25 +9,14 @@ import time
 
 import pytest
 from flask_caching.backends.simplecache import SimpleCache
-from spacelift_backend_support import API, AUTH, backend_app, run_concurrently, running_sim
+from spacelift_backend_support import API, AUTH, backend_app, run_concurrently
 
 from host import PluginCache
 from host.testing import sign_in
 from spacelift_backend.cache import ResponseCache
 from spacelift_backend.errors import SpaceliftFailure
 
-
-@pytest.fixture(scope="module")
-def sim():
-    with running_sim() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sim):
-    sim.reset()
-    yield
-    sim.fault("none")
+pytestmark = pytest.mark.usefixtures("fresh_sim")
 
 
 def test_20_clients_polling_every_second_for_30_s_cost_at_most_7_stack_queries(sim):

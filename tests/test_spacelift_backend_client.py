@@ -11,7 +11,7 @@ import pytest
 import requests
 from flask_caching.backends.simplecache import SimpleCache
 from graphql import OperationDefinitionNode, build_schema, parse, validate
-from spacelift_backend_support import API, AUTH, backend_app, run_concurrently, running_sim
+from spacelift_backend_support import API, AUTH, backend_app, run_concurrently
 
 from host import PluginCache
 from spacelift_backend import queries
@@ -22,15 +22,7 @@ from spacelift_backend.token_manager import TokenManager
 SDL = resources.files("spacelift_sim").joinpath("schema.graphql").read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with running_sim() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sim):
-    sim.reset()
+pytestmark = pytest.mark.usefixtures("fresh_sim")
 
 
 @pytest.mark.parametrize("name", sorted(queries.ALL))

@@ -6,10 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from spacelift_backend_support import API, AUTH, backend_app, running_sim
+from spacelift_backend_support import API, AUTH, backend_app
 
 from host.testing import sign_in
-from spacelift_sim import DEFAULT_KEY_ID, DEFAULT_KEY_SECRET
 
 TIMEOUT = 0.4  # requestTimeoutSeconds; the "slow" fault answers after 1 s
 TTL = 0.2
@@ -24,19 +23,7 @@ FAULTS = {
 }
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with running_sim() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sim):
-    sim.reset()
-    yield
-    sim.fault("none")
-    sim.world.tokens.key_id = DEFAULT_KEY_ID
-    sim.world.tokens.key_secret = DEFAULT_KEY_SECRET
+pytestmark = pytest.mark.usefixtures("fresh_sim")
 
 
 def read_urls(sim) -> list[str]:

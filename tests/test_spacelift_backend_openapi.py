@@ -10,23 +10,12 @@ from pathlib import Path
 
 import pytest
 from jsonschema_rs import Draft202012Validator  # comes with schemathesis
-from spacelift_backend_support import API, AUTH, TOKEN, backend_app, running_sim
+from spacelift_backend_support import API, AUTH, TOKEN, backend_app
 
 from host.testing import serve
 from spacelift_backend import openapi
 
-
-@pytest.fixture(scope="module")
-def sim():
-    with running_sim() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sim):
-    sim.reset()
-    yield
-    sim.fault("none")
+pytestmark = pytest.mark.usefixtures("fresh_sim")
 
 
 def document(app) -> dict:

@@ -13,7 +13,6 @@ from spacelift_backend_support import (
     AUTH,
     STATIC_TOKEN_CONFIG,
     backend_app,
-    running_sim,
     spacelift_block,
     spacelift_plugin,
 )
@@ -27,17 +26,7 @@ OFFICIAL_FIELDS = ("id", "name", "description", "labels", "state", "branch", "sp
 UNKNOWN_ULID = "01AAAAAAAAAAAAAAAAAAAAAAAA"
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with running_sim() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sim):
-    sim.reset()
-    yield
-    sim.fault("none")
+pytestmark = pytest.mark.usefixtures("fresh_sim")
 
 
 @pytest.fixture

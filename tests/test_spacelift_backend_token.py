@@ -20,18 +20,7 @@ from host import PluginCache
 from host.testing import sign_in
 from spacelift_backend.token_manager import MAX_MARGIN, Token, TokenManager
 
-
-@pytest.fixture(scope="module")
-def sim():
-    with running_sim() as running:
-        yield running
-
-
-@pytest.fixture(autouse=True)
-def _fresh(sim):
-    sim.reset()
-    yield
-    sim.fault("none")
+pytestmark = pytest.mark.usefixtures("fresh_sim")
 
 
 def stacks_ok(response, total: int = 20) -> None:
