@@ -6,6 +6,12 @@ cost about one upstream query per TTL, not N. A miss is fetched by a single call
 good answer (kept `stale_for` seconds, 10 minutes by default) is served marked stale, with the
 error and the time it was fetched. A failure never stores anything, so a stale answer is never
 replaced by an empty one.
+
+Each process keeps its last decoded answers. Next to every answer the cache holds a small stamp
+(when it was fetched, until when it is fresh); a read fetches the stamp and reuses the decoded
+copy while the stamp is the copy's own, so a large answer (10,000 stacks) is fetched and
+unpickled once per change in each process, not on every request, and a change made by any
+process is still seen at once. Answers are shared between requests: never change one.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +33,8 @@ STALE_FOR = 600.0
 # Failures are remembered briefly so that callers who queued behind a failing fetch get its
 # error instead of each trying again in turn; a caller arriving later always tries afresh.
 FAILURE_MEMORY = 60.0
+# Decoded answers kept per process and connection (stack list, stacks, runs...), oldest dropped.
+LOCAL_COPIES = 64
 
 
 @dataclass(frozen=True)
@@ -61,10 +71,35 @@ class ResponseCache:
         self.lock_wait = lock_wait
         self.logger = logger
         self.stale_for = stale_for
+        self._copies: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._copies_guard = threading.Lock()
 
     def _read(self, key: str) -> dict[str, Any] | None:
+        stamp = self.cache.get("stamp:" + key)
+        if stamp is not None:
+            with self._copies_guard:
+                copy = self._copies.get(key)
+                if copy is not None and _stamp(copy) == tuple(stamp):
+                    self._copies.move_to_end(key)
+                    return copy
         entry = self.cache.get("resp:" + key)
-        return entry if isinstance(entry, dict) and "data" in entry else None
+        if not (isinstance(entry, dict) and "data" in entry):
+            return None
+        self._keep(key, entry)
+        return entry
+
+    def _write(self, key: str, entry: dict[str, Any], ttl: float) -> None:
+        """Store an entry, then its stamp: a reader that sees the new stamp reads the new entry."""
+        self.cache.set("resp:" + key, entry, ttl=ttl)
+        self.cache.set("stamp:" + key, _stamp(entry), ttl=ttl)
+        self._keep(key, entry)
+
+    def _keep(self, key: str, entry: dict[str, Any]) -> None:
+        with self._copies_guard:
+            self._copies[key] = entry
+            self._copies.move_to_end(key)
+            while len(self._copies) > LOCAL_COPIES:
+                self._copies.popitem(last=False)
 
     def get(
         self,
@@ -105,10 +140,8 @@ class ResponseCache:
                 )
                 return self._fallback(entry, exc)
             now = time.time()
-            self.cache.set(
-                "resp:" + key,
-                {"data": data, "fetchedAt": now, "freshUntil": now + ttl},
-                ttl=ttl + self.stale_for,
+            self._write(
+                key, {"data": data, "fetchedAt": now, "freshUntil": now + ttl}, ttl + self.stale_for
             )
             self.cache.delete("fail:" + key)
             return Cached(data=data, fetched_at=now)
@@ -129,5 +162,10 @@ class ResponseCache:
         key = cache_key(name, variables)
         entry = self._read(key)
         if entry is not None:
-            entry["freshUntil"] = 0.0
-            self.cache.set("resp:" + key, entry, ttl=self.stale_for)
+            # A new dict: the one read may be this process's copy, shared with other requests.
+            self._write(key, {**entry, "freshUntil": 0.0}, self.stale_for)
+
+
+def _stamp(entry: dict[str, Any]) -> tuple[float, float]:
+    """What tells one stored answer from another: when it was fetched, until when it is fresh."""
+    return (float(entry["fetchedAt"]), float(entry["freshUntil"]))

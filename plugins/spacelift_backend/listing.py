@@ -7,6 +7,8 @@ viewer costs the same single upstream query per cache window.
 from __future__ import annotations
 
 import statistics
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -115,6 +117,36 @@ def select(stacks: Sequence[Mapping[str, Any]], f: StackFilter) -> dict[str, Any
         "perPage": f.per_page,
         "counts": counts_of(rest),
     }
+
+
+class Selections:
+    """`select` for the stack list in effect, each filter worked out once.
+
+    Every poller of the same view asks for the same page: while the list is the same object
+    (the response cache's decoded copy, until the next fetch), the filter, sort and counts of
+    each StackFilter are reused. A new list starts afresh. Results are shared: never change one.
+    """
+
+    def __init__(self, limit: int = 64):
+        self.limit = limit
+        self._stacks: Sequence[Mapping[str, Any]] | None = None
+        self._results: OrderedDict[StackFilter, dict[str, Any]] = OrderedDict()
+        self._guard = threading.Lock()
+
+    def select(self, stacks: Sequence[Mapping[str, Any]], f: StackFilter) -> dict[str, Any]:
+        with self._guard:
+            if stacks is self._stacks and f in self._results:
+                self._results.move_to_end(f)
+                return self._results[f]
+        result = select(stacks, f)
+        with self._guard:
+            if stacks is not self._stacks:
+                self._stacks = stacks
+                self._results.clear()
+            self._results[f] = result
+            while len(self._results) > self.limit:
+                self._results.popitem(last=False)
+        return result
 
 
 def needs_attention(stacks: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -110,6 +110,7 @@ def create_blueprint(ctx: PluginContext) -> Blueprint:
     connections = Connections(ctx, Settings.from_config(ctx.config), SettingsStore(ctx.db))
     connections.warm()
     audit = AuditTrail(ctx.db, ctx.logger)
+    selections = listing.Selections()  # /stacks pages, worked out once per list and filter
     prefix = f"/api/{ctx.id}"
     bp = Blueprint("spacelift_api", __name__)
 
@@ -178,7 +179,7 @@ def create_blueprint(ctx: PluginContext) -> Blueprint:
         wanted = stack_filter()
         answer = service.stacks()
         return {
-            **listing.select(answer.data, wanted),
+            **selections.select(answer.data, wanted),
             **freshness(answer),
             "canTrigger": may_trigger(connection),
         }
