@@ -1,7 +1,7 @@
 """The `bench` target: run every benchmark in bench/, one after the other, and print their reports.
 
-    .venv/bin/python bench/run_all.py            # the documented settings (about 50 minutes)
-    .venv/bin/python bench/run_all.py --quick    # every benchmark, briefly (about 5 minutes)
+    .venv/bin/python bench/run_all.py            # the documented settings (fan-in alone: 36 min)
+    .venv/bin/python bench/run_all.py --quick    # every benchmark, briefly (2 min 17 s here)
     .venv/bin/python bench/run_all.py --only fan_in cold_start
 
 Each benchmark is a separate process that starts (and stops) its own Redis, simulator and
