@@ -61,8 +61,6 @@ TABS = (
     Tab("locked", "Locked", {"locked": "true"}),
 )
 TAB_BY_KEY = {t.key: t for t in TABS}
-TAB_COUNT = {"attention": "needsAttention", "failed": "failed", "progress": "inProgress",
-             "finished": "finished"}  # fmt: skip
 
 SORTS = (("name", "Name"), ("state", "State"), ("-stateSetAt", "Last change"))
 PER_PAGE = 20
